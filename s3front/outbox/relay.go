@@ -1,0 +1,232 @@
+// Package outbox publishes the metadata store's transactional outbox to NATS
+// JetStream.
+//
+// A Relay claims committed outbox rows in row order, publishes each as a NATS
+// message whose Nats-Msg-Id header is the event id, and deletes a row only after
+// JetStream acknowledged it. A publish error stops the batch; the relay backs off
+// (exponentially, capped) and retries the same rows: rows are never skipped or
+// dropped. Several relays may share one PostgreSQL store (the store's claims are
+// exclusive); a crash between publish and delete republishes rows, and JetStream's
+// duplicate window (keyed by Nats-Msg-Id) absorbs the copies.
+package outbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
+
+	"github.com/sluice-io/sluice/s3front/meta"
+)
+
+// Publisher publishes one message to JetStream and waits for its PubAck.
+// jetstream.JetStream satisfies it.
+type Publisher interface {
+	PublishMsg(ctx context.Context, msg *nats.Msg, opts ...jetstream.PublishOpt) (*jetstream.PubAck, error)
+}
+
+// Store is the part of meta.Store a Relay uses.
+type Store interface {
+	OutboxClaim(ctx context.Context, limit int, h meta.OutboxHandler) (int, error)
+	OutboxStats(ctx context.Context) (meta.OutboxStats, error)
+	OutboxNotify() <-chan struct{}
+}
+
+// Defaults applied by New to zero Config fields.
+const (
+	DefaultBatchSize      = 100
+	DefaultPollInterval   = time.Second
+	DefaultMinBackoff     = 50 * time.Millisecond
+	DefaultMaxBackoff     = 5 * time.Second
+	DefaultPublishTimeout = 5 * time.Second
+)
+
+// Config configures a Relay.
+type Config struct {
+	Store     Store     // required
+	Publisher Publisher // required
+	Logger    *zap.Logger
+	// Metrics receives the relay's counters and gauges; nil disables them.
+	Metrics *Metrics
+	// BatchSize is how many rows one claim publishes.
+	BatchSize int
+	// PollInterval bounds how long new rows written by other processes wait; rows
+	// committed by this process wake the relay at once (Store.OutboxNotify).
+	PollInterval time.Duration
+	// MinBackoff and MaxBackoff bound the exponential wait after a failed publish
+	// or store error.
+	MinBackoff, MaxBackoff time.Duration
+	// PublishTimeout bounds one publish (until its PubAck).
+	PublishTimeout time.Duration
+	// AfterPublish, when set, is called after a batch was published and
+	// acknowledged and before its rows are deleted. If it returns an error the rows
+	// are left in the outbox and Run returns that error, as if the process had
+	// crashed at that point. It is a fault-injection hook for tests.
+	AfterPublish func(ctx context.Context, rows []meta.OutboxRow) error
+}
+
+// Relay moves outbox rows to JetStream. Create it with New.
+type Relay struct {
+	cfg Config
+	log *zap.Logger
+	m   *Metrics
+}
+
+// New validates cfg, applies defaults and returns a Relay.
+func New(cfg Config) (*Relay, error) {
+	if cfg.Store == nil || cfg.Publisher == nil {
+		return nil, errors.New("outbox: Config.Store and Config.Publisher are required")
+	}
+	if cfg.BatchSize < 0 || cfg.PollInterval < 0 || cfg.MinBackoff < 0 || cfg.MaxBackoff < 0 || cfg.PublishTimeout < 0 {
+		return nil, errors.New("outbox: negative Config value")
+	}
+	if cfg.BatchSize == 0 {
+		cfg.BatchSize = DefaultBatchSize
+	}
+	if cfg.PollInterval == 0 {
+		cfg.PollInterval = DefaultPollInterval
+	}
+	if cfg.MinBackoff == 0 {
+		cfg.MinBackoff = DefaultMinBackoff
+	}
+	if cfg.MaxBackoff == 0 {
+		cfg.MaxBackoff = DefaultMaxBackoff
+	}
+	if cfg.MaxBackoff < cfg.MinBackoff {
+		cfg.MaxBackoff = cfg.MinBackoff
+	}
+	if cfg.PublishTimeout == 0 {
+		cfg.PublishTimeout = DefaultPublishTimeout
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = zap.NewNop()
+	}
+	return &Relay{cfg: cfg, log: log.Named("outbox"), m: cfg.Metrics}, nil
+}
+
+// hookError carries the AfterPublish error out of the store's claim.
+type hookError struct{ err error }
+
+func (e *hookError) Error() string { return "outbox: after-publish hook: " + e.err.Error() }
+func (e *hookError) Unwrap() error { return e.err }
+
+// Run relays until ctx ends, then returns nil. It returns early only with the
+// AfterPublish hook's error. Publish and store errors are logged, counted and
+// retried with backoff; they never end Run.
+func (r *Relay) Run(ctx context.Context) error {
+	r.log.Info("outbox relay started", zap.Int("batch_size", r.cfg.BatchSize), zap.Duration("poll_interval", r.cfg.PollInterval))
+	defer r.log.Info("outbox relay stopped")
+	backoff := time.Duration(0)
+	var lastStats time.Time
+	for {
+		if ctx.Err() != nil {
+			return nil
+		}
+		n, err := r.cfg.Store.OutboxClaim(ctx, r.cfg.BatchSize, r.publish)
+		var he *hookError
+		if errors.As(err, &he) {
+			return he
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		if time.Since(lastStats) >= r.cfg.PollInterval || (err == nil && n < r.cfg.BatchSize) {
+			r.refreshStats(ctx)
+			lastStats = time.Now()
+		}
+		if err != nil {
+			backoff = nextBackoff(backoff, r.cfg.MinBackoff, r.cfg.MaxBackoff)
+			r.log.Warn("outbox relay retrying", zap.Error(err), zap.Duration("backoff", backoff))
+			if !sleep(ctx, backoff) {
+				return nil
+			}
+			continue
+		}
+		backoff = 0
+		if n == r.cfg.BatchSize {
+			continue // probably more pending
+		}
+		timer := time.NewTimer(r.cfg.PollInterval)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return nil
+		case <-r.cfg.Store.OutboxNotify():
+		case <-timer.C:
+		}
+		timer.Stop()
+	}
+}
+
+// publish is the OutboxHandler: it publishes rows in order and stops at the first
+// failure, returning the acknowledged prefix.
+func (r *Relay) publish(ctx context.Context, rows []meta.OutboxRow) ([]int64, error) {
+	acked := make([]int64, 0, len(rows))
+	for _, row := range rows {
+		msg := &nats.Msg{Subject: row.Subject, Data: row.Body, Header: nats.Header{}}
+		for k, vs := range row.Headers {
+			msg.Header[k] = append([]string(nil), vs...)
+		}
+		msg.Header.Set(jetstream.MsgIDHeader, row.ID)
+		pctx, cancel := context.WithTimeout(ctx, r.cfg.PublishTimeout)
+		ack, err := r.cfg.Publisher.PublishMsg(pctx, msg)
+		cancel()
+		if err != nil {
+			r.m.publishError()
+			return acked, fmt.Errorf("outbox: publish event %s to %s: %w", row.ID, row.Subject, err)
+		}
+		r.m.published(ack != nil && ack.Duplicate, row.CreatedAt)
+		acked = append(acked, row.RowID)
+	}
+	if r.cfg.AfterPublish != nil {
+		if err := r.cfg.AfterPublish(ctx, rows); err != nil {
+			return nil, &hookError{err}
+		}
+	}
+	return acked, nil
+}
+
+func (r *Relay) refreshStats(ctx context.Context) {
+	if r.m == nil {
+		return
+	}
+	st, err := r.cfg.Store.OutboxStats(ctx)
+	if err != nil {
+		r.log.Debug("outbox stats", zap.Error(err))
+		return
+	}
+	r.m.setStats(st)
+}
+
+// nextBackoff doubles prev within [min, max] and adds up to 20% jitter.
+func nextBackoff(prev, min, max time.Duration) time.Duration {
+	next := prev * 2
+	if next < min {
+		next = min
+	}
+	if next > max {
+		next = max
+	}
+	if j := int64(next / 5); j > 0 {
+		next += time.Duration(rand.Int64N(j))
+	}
+	return next
+}
+
+// sleep waits d or until ctx ends; it reports whether d elapsed.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
