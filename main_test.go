@@ -1,0 +1,224 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// syncBuffer is a bytes.Buffer safe for the command writing and the test reading.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// env returns a lookup that sees only the given variables, so tests never depend on the
+// caller's environment.
+func env(kv map[string]string) func(string) (string, bool) {
+	return func(name string) (string, bool) {
+		v, ok := kv[name]
+		return v, ok
+	}
+}
+
+func withEnv(t *testing.T, kv map[string]string) {
+	t.Helper()
+	old := lookupEnv
+	lookupEnv = env(kv)
+	t.Cleanup(func() { lookupEnv = old })
+}
+
+// waitFor polls fn until it returns nil or the deadline passes.
+func waitFor(t *testing.T, total time.Duration, fn func() error) {
+	t.Helper()
+	deadline := time.Now().Add(total)
+	for {
+		err := fn()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("condition not met after %s: %v", total, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestVersion(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := runCLI(context.Background(), []string{"version"}, &out, &errb); code != exitOK {
+		t.Fatalf("exit %d, stderr %s", code, errb.String())
+	}
+	if !strings.HasPrefix(out.String(), "sluice ") {
+		t.Fatalf("version output %q", out.String())
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	for _, args := range [][]string{nil, {"nope"}, {"run"}, {"run", "nosuchtarget"}, {"run", "all", "-bogus"}} {
+		var out, errb bytes.Buffer
+		if code := runCLI(context.Background(), args, &out, &errb); code != exitUsage {
+			t.Errorf("%q: exit %d, want %d (stderr %q)", args, code, exitUsage, errb.String())
+		}
+	}
+}
+
+func TestCheckConfig(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.yaml")
+	writeFile(t, good, "data_dir: "+dir+"\nroot_access_key: ops\nroot_secret_key: very-secret-value\ns3:\n  listen: 127.0.0.1:9700\n")
+	bad := filepath.Join(dir, "bad.yaml")
+	writeFile(t, bad, "http:\n  listen: ':9601'\nno_such_field: 1\n")
+
+	withEnv(t, map[string]string{"SLUICE_HTTP_LISTEN": "127.0.0.1:9800"})
+	var out, errb bytes.Buffer
+	if code := runCLI(context.Background(), []string{"check-config", "-config", good}, &out, &errb); code != exitOK {
+		t.Fatalf("good config: exit %d: %s", code, errb.String())
+	}
+	got := out.String()
+	for _, want := range []string{"127.0.0.1:9700", "127.0.0.1:9800", "ops"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("effective config lacks %q:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "very-secret-value") {
+		t.Errorf("check-config printed a secret:\n%s", got)
+	}
+
+	out.Reset()
+	errb.Reset()
+	if code := runCLI(context.Background(), []string{"check-config", "-config", bad}, &out, &errb); code != exitFailed {
+		t.Fatalf("bad config: exit %d, want %d", code, exitFailed)
+	}
+	if !strings.Contains(errb.String(), "no_such_field") {
+		t.Errorf("error does not name the unknown field: %s", errb.String())
+	}
+
+	// A flag wins over the environment and the file.
+	out.Reset()
+	if code := runCLI(context.Background(), []string{"check-config", "-config", good, "-s3-listen", "127.0.0.1:9900"}, &out, &errb); code != exitOK {
+		t.Fatalf("flag override: exit %d: %s", code, errb.String())
+	}
+	if !strings.Contains(out.String(), "127.0.0.1:9900") {
+		t.Errorf("flag did not override s3 listen:\n%s", out.String())
+	}
+}
+
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+var bannerURL = regexp.MustCompile(`(?m)^\s+(S3 endpoint|health/admin):\s+(http://[0-9.:]+)`)
+
+// TestRunAll starts `sluice run all` in-process on ephemeral ports with a temp data dir
+// and an embedded NATS, checks that it answers health, readiness and S3, then stops it
+// through its context and expects a clean exit.
+func TestRunAll(t *testing.T) {
+	dir := t.TempDir()
+	withEnv(t, map[string]string{
+		"SLUICE_NATS_LISTEN": "127.0.0.1:0",
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errb syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- runCLI(ctx, []string{"run", "all", "-data-dir", dir, "-http-listen", "127.0.0.1:0", "-s3-listen", "127.0.0.1:0"}, &out, &errb)
+	}()
+
+	urls := map[string]string{}
+	waitFor(t, 60*time.Second, func() error {
+		select {
+		case code := <-done:
+			t.Fatalf("sluice exited early with %d: %s", code, errb.String())
+		default:
+		}
+		for _, m := range bannerURL.FindAllStringSubmatch(out.String(), -1) {
+			urls[m[1]] = m[2]
+		}
+		if len(urls) < 2 {
+			return fmt.Errorf("banner incomplete: %q", out.String())
+		}
+		return nil
+	})
+	health := urls["health/admin"]
+	for _, path := range []string{"/healthz", "/readyz"} {
+		waitFor(t, 30*time.Second, func() error {
+			resp, err := http.Get(health + path)
+			if err != nil {
+				return err
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				return fmt.Errorf("%s: %s", path, resp.Status)
+			}
+			return nil
+		})
+	}
+	// An anonymous request to the S3 endpoint is denied with an S3 error.
+	resp, err := http.Get(urls["S3 endpoint"] + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden || resp.Header.Get("x-amz-request-id") == "" {
+		t.Fatalf("anonymous S3 request: %s, request id %q", resp.Status, resp.Header.Get("x-amz-request-id"))
+	}
+	if !strings.Contains(out.String(), "access key:    "+devRootAccessKey) {
+		t.Errorf("banner lacks the development access key:\n%s", out.String())
+	}
+
+	cancel()
+	select {
+	case code := <-done:
+		if code != exitOK {
+			t.Fatalf("exit %d after cancel: %s", code, errb.String())
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("sluice did not stop after its context ended")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "nats")); err != nil {
+		t.Errorf("embedded NATS store not under the data dir: %v", err)
+	}
+}
+
+// TestDeployConfigs keeps the example configurations in deploy/ valid.
+func TestDeployConfigs(t *testing.T) {
+	files, err := filepath.Glob("deploy/*.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no example configs found: %v", err)
+	}
+	withEnv(t, map[string]string{"SLUICE_ROOT_ACCESS_KEY": "ops-key", "SLUICE_ROOT_SECRET_KEY": "ops-secret-value"})
+	for _, f := range files {
+		var out, errb bytes.Buffer
+		if code := runCLI(context.Background(), []string{"check-config", "-config", f}, &out, &errb); code != exitOK {
+			t.Errorf("%s: exit %d: %s", f, code, errb.String())
+		}
+		if strings.Contains(out.String(), "ops-secret-value") {
+			t.Errorf("%s: secret printed", f)
+		}
+	}
+}
