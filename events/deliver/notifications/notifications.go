@@ -1,0 +1,410 @@
+// Package notifications keeps every bucket's notification subscriptions in
+// the JetStream key-value bucket SLUICE_NOTIFICATIONS (one key per S3
+// bucket, a JSON document), where s3front writes them and the deliverers
+// of every replica watch them (Store implements deliver.SubscriptionSource).
+//
+// s3front calls Apply after PutBucketNotificationConfiguration succeeds
+// (and Delete when the bucket is deleted, Sync at startup); Apply also
+// sends an s3:TestEvent to every target the bucket did not name before, as
+// AWS does.
+package notifications
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
+
+	"github.com/sluice-io/sluice/events/bus"
+	"github.com/sluice-io/sluice/events/deliver"
+	"github.com/sluice-io/sluice/events/filter"
+)
+
+// BucketName is the key-value bucket holding the subscriptions.
+const BucketName = "SLUICE_NOTIFICATIONS"
+
+// maxUpdateTries bounds the optimistic-concurrency retries of Put.
+const maxUpdateTries = 16
+
+// Sentinel errors.
+var (
+	// ErrInvalidDocument: a stored value is not a subscriptions document.
+	ErrInvalidDocument = errors.New("notifications: invalid stored document")
+	// ErrConflict: Put lost the race against concurrent writers
+	// maxUpdateTries times.
+	ErrConflict = errors.New("notifications: concurrent updates, try again")
+)
+
+// Options configure Open.
+type Options struct {
+	// Replicas of the key-value bucket; zero means 1 (3 on a cluster).
+	Replicas int
+	// Logger receives the store's log lines; nil means none.
+	Logger *zap.Logger
+}
+
+// Store reads and writes the subscriptions. It is safe for concurrent use.
+type Store struct {
+	kv  jetstream.KeyValue
+	log *zap.Logger
+}
+
+var _ deliver.SubscriptionSource = (*Store)(nil)
+
+// Open returns the store, creating the key-value bucket (history 1, file
+// storage) when it does not exist. It returns the server's error wrapped.
+func Open(ctx context.Context, js jetstream.JetStream, opts Options) (*Store, error) {
+	log := opts.Logger
+	if log == nil {
+		log = zap.NewNop()
+	}
+	kv, err := js.KeyValue(ctx, BucketName)
+	if errors.Is(err, jetstream.ErrBucketNotFound) {
+		kv, err = js.CreateKeyValue(ctx, jetstream.KeyValueConfig{
+			Bucket:      BucketName,
+			Description: "Sluice bucket notification subscriptions, one key per bucket",
+			History:     1,
+			Replicas:    max(1, opts.Replicas),
+			Storage:     jetstream.FileStorage,
+		})
+		if errors.Is(err, jetstream.ErrBucketExists) {
+			kv, err = js.KeyValue(ctx, BucketName)
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("notifications: open %s: %w", BucketName, err)
+	}
+	return &Store{kv: kv, log: log}, nil
+}
+
+// document is the stored JSON of one bucket.
+type document struct {
+	Bucket        string             `json:"bucket"`
+	Subscriptions []subscriptionJSON `json:"subscriptions"`
+}
+
+type subscriptionJSON struct {
+	ID       string     `json:"id,omitempty"`
+	Target   string     `json:"target"`
+	Events   []string   `json:"events"`
+	Key      []ruleJSON `json:"key,omitempty"`
+	Tags     []ruleJSON `json:"tags,omitempty"`
+	Metadata []ruleJSON `json:"metadata,omitempty"`
+}
+
+type ruleJSON struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+func toRules(rs []filter.FilterRule) []ruleJSON {
+	var out []ruleJSON
+	for _, r := range rs {
+		out = append(out, ruleJSON(r))
+	}
+	return out
+}
+
+func fromRules(rs []ruleJSON) []filter.FilterRule {
+	var out []filter.FilterRule
+	for _, r := range rs {
+		out = append(out, filter.FilterRule(r))
+	}
+	return out
+}
+
+// Encode returns the stored form of one bucket's subscriptions.
+func Encode(bucket string, subs []deliver.Subscription) ([]byte, error) {
+	doc := document{Bucket: bucket, Subscriptions: []subscriptionJSON{}}
+	for _, s := range subs {
+		doc.Subscriptions = append(doc.Subscriptions, subscriptionJSON{
+			ID: s.ID, Target: s.TargetARN, Events: s.Rule.Events,
+			Key: toRules(s.Rule.Key), Tags: toRules(s.Rule.Tags), Metadata: toRules(s.Rule.Metadata),
+		})
+	}
+	b, err := json.Marshal(doc)
+	if err != nil {
+		return nil, fmt.Errorf("notifications: encode: %w", err)
+	}
+	return b, nil
+}
+
+// Decode reads a stored document. It never panics and returns an error
+// wrapping ErrInvalidDocument for anything but a document whose
+// subscriptions are all valid (deliver.Subscription.Validate).
+func Decode(b []byte) (bucket string, subs []deliver.Subscription, err error) {
+	var doc document
+	if err := json.Unmarshal(b, &doc); err != nil {
+		return "", nil, fmt.Errorf("%w: %w", ErrInvalidDocument, err)
+	}
+	if doc.Bucket == "" {
+		return "", nil, fmt.Errorf("%w: no bucket", ErrInvalidDocument)
+	}
+	for _, s := range doc.Subscriptions {
+		sub := deliver.Subscription{
+			Bucket: doc.Bucket, ID: s.ID, TargetARN: s.Target,
+			Rule: filter.Rule{ID: s.ID, Events: s.Events, Key: fromRules(s.Key), Tags: fromRules(s.Tags), Metadata: fromRules(s.Metadata)},
+		}
+		if err := sub.Validate(); err != nil {
+			return "", nil, fmt.Errorf("%w: %w", ErrInvalidDocument, err)
+		}
+		subs = append(subs, sub)
+	}
+	return doc.Bucket, subs, nil
+}
+
+// Get returns bucket's subscriptions (none when it has no entry). It
+// returns ErrInvalidDocument or the server's error wrapped.
+func (s *Store) Get(ctx context.Context, bucket string) ([]deliver.Subscription, error) {
+	subs, _, err := s.get(ctx, bucket)
+	return subs, err
+}
+
+// get returns the subscriptions and the entry's revision (0: none).
+func (s *Store) get(ctx context.Context, bucket string) ([]deliver.Subscription, uint64, error) {
+	e, err := s.kv.Get(ctx, bucket)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return nil, 0, nil
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("notifications: get %s: %w", bucket, err)
+	}
+	_, subs, err := Decode(e.Value())
+	if err != nil {
+		return nil, 0, fmt.Errorf("notifications: %s: %w", bucket, err)
+	}
+	return subs, e.Revision(), nil
+}
+
+// Put replaces bucket's subscriptions (none deletes the entry) and
+// returns the target ARNs that are new to the bucket, in order of first
+// appearance, with the new entry's revision (0 after a delete). Each
+// subscription must be valid (deliver.Subscription.Validate) and its Bucket
+// empty or bucket. It returns those validation errors, ErrConflict, or the
+// server's error wrapped (jetstream.ErrInvalidKey for a bucket name that
+// is not a valid key).
+func (s *Store) Put(ctx context.Context, bucket string, subs []deliver.Subscription) (added []string, rev uint64, err error) {
+	subs = slices.Clone(subs)
+	for i := range subs {
+		if subs[i].Bucket == "" {
+			subs[i].Bucket = bucket
+		}
+		if subs[i].Bucket != bucket {
+			return nil, 0, fmt.Errorf("%w: subscription of bucket %q stored under %q", deliver.ErrInvalidSubscription, subs[i].Bucket, bucket)
+		}
+		if err := subs[i].Validate(); err != nil {
+			return nil, 0, err
+		}
+	}
+	val, err := Encode(bucket, subs)
+	if err != nil {
+		return nil, 0, err
+	}
+	for range maxUpdateTries {
+		old, oldRev, err := s.get(ctx, bucket)
+		if err != nil && !errors.Is(err, ErrInvalidDocument) {
+			return nil, 0, err
+		}
+		if len(subs) == 0 {
+			if oldRev == 0 {
+				return nil, 0, nil
+			}
+			err := s.kv.Delete(ctx, bucket, jetstream.LastRevision(oldRev))
+			if isConflict(err) {
+				continue
+			}
+			if err != nil {
+				return nil, 0, fmt.Errorf("notifications: delete %s: %w", bucket, err)
+			}
+			return nil, 0, nil
+		}
+		if oldRev == 0 {
+			rev, err = s.kv.Create(ctx, bucket, val)
+		} else {
+			rev, err = s.kv.Update(ctx, bucket, val, oldRev)
+		}
+		if isConflict(err) {
+			continue
+		}
+		if err != nil {
+			return nil, 0, fmt.Errorf("notifications: put %s: %w", bucket, err)
+		}
+		return newTargets(old, subs), rev, nil
+	}
+	return nil, 0, fmt.Errorf("%w: bucket %s", ErrConflict, bucket)
+}
+
+// isConflict reports whether a conditional write lost a race.
+func isConflict(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.Is(err, jetstream.ErrKeyExists) ||
+		(errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence)
+}
+
+// newTargets returns the ARNs of subs that old does not name.
+func newTargets(old, subs []deliver.Subscription) []string {
+	had := map[string]bool{}
+	for _, s := range old {
+		had[s.TargetARN] = true
+	}
+	var out []string
+	for _, s := range subs {
+		if !had[s.TargetARN] {
+			had[s.TargetARN] = true
+			out = append(out, s.TargetARN)
+		}
+	}
+	return out
+}
+
+// Delete removes bucket's subscriptions. It returns the server's error
+// wrapped.
+func (s *Store) Delete(ctx context.Context, bucket string) error {
+	_, _, err := s.Put(ctx, bucket, nil)
+	return err
+}
+
+// Sync makes the store hold exactly all (bucket → subscriptions): it puts
+// every bucket of all and deletes the entries of other buckets. s3front
+// calls it at startup so that the store follows its metadata even after a
+// failed Apply. It sends no test events and returns the first error.
+func (s *Store) Sync(ctx context.Context, all map[string][]deliver.Subscription) error {
+	keys, err := s.kv.ListKeys(ctx)
+	if err != nil {
+		return fmt.Errorf("notifications: list: %w", err)
+	}
+	var stale []string
+	for k := range keys.Keys() { // closed once every key was listed
+		if _, ok := all[k]; !ok {
+			stale = append(stale, k)
+		}
+	}
+	_ = keys.Stop() // the lister has already finished; stopping only cleans up
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("notifications: list: %w", err)
+	}
+	for _, b := range slices.Sorted(maps.Keys(all)) {
+		if _, _, err := s.Put(ctx, b, all[b]); err != nil {
+			return err
+		}
+	}
+	for _, k := range stale {
+		if err := s.Delete(ctx, k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Apply is what s3front calls once PutBucketNotificationConfiguration has
+// been validated (cfg.ValidateSubscriptions) and stored: it validates subs
+// against cfg again (a Subscription with an empty Bucket takes bucket), stores
+// them with Put (none deletes the entry), and publishes an s3:TestEvent
+// (deliver.PublishTestEvent) to each target the bucket did not name
+// before. A test event reaches a target whose consumer exists (the events
+// service has run once with the target configured). Test event ids derive from the bucket, target and revision, so a
+// retried Apply does not send them twice. It returns the validation errors
+// of deliver.Config.ValidateSubscriptions, Put's errors, or the first
+// publish error (the subscriptions are stored by then).
+func (s *Store) Apply(ctx context.Context, pub bus.Publisher, cfg deliver.Config, bucket string, subs []deliver.Subscription, now time.Time) error {
+	subs = slices.Clone(subs)
+	for i := range subs {
+		if subs[i].Bucket == "" {
+			subs[i].Bucket = bucket
+		}
+	}
+	if err := cfg.ValidateSubscriptions(subs); err != nil {
+		return err
+	}
+	added, rev, err := s.Put(ctx, bucket, subs)
+	if err != nil {
+		return err
+	}
+	for _, arn := range added {
+		t, err := cfg.Resolve(arn)
+		if err != nil {
+			return err
+		}
+		id := fmt.Sprintf("s3-test-%s-%s-%d", bucket, t.Name, rev)
+		if err := deliver.PublishTestEvent(ctx, pub, t, bucket, id, now); err != nil {
+			return err
+		}
+		s.log.Info("test event sent", zap.String("bucket", bucket), zap.String("target", t.Name))
+	}
+	return nil
+}
+
+// Watch implements deliver.SubscriptionSource over the key-value bucket.
+// It returns the server's error wrapped when the watch cannot start.
+// Entries that do not decode are logged and left out.
+func (s *Store) Watch(ctx context.Context) (<-chan []deliver.Subscription, error) {
+	w, err := s.kv.WatchAll(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("notifications: watch: %w", err)
+	}
+	out := make(chan []deliver.Subscription, 1)
+	go func() {
+		defer close(out)
+		defer func() { _ = w.Stop() }()
+		state := map[string][]deliver.Subscription{}
+		initial := true
+		for {
+			var e jetstream.KeyValueEntry
+			select {
+			case <-ctx.Done():
+				return
+			case u, ok := <-w.Updates():
+				if !ok {
+					return
+				}
+				e = u
+			}
+			if e == nil { // end of the initial values
+				initial = false
+				sendLatest(out, flatten(state))
+				continue
+			}
+			switch e.Operation() {
+			case jetstream.KeyValuePut:
+				_, subs, err := Decode(e.Value())
+				if err != nil {
+					s.log.Warn("ignoring undecodable subscriptions", zap.String("bucket", e.Key()), zap.Error(err))
+					delete(state, e.Key())
+				} else {
+					state[e.Key()] = subs
+				}
+			default: // delete, purge
+				delete(state, e.Key())
+			}
+			if !initial {
+				sendLatest(out, flatten(state))
+			}
+		}
+	}()
+	return out, nil
+}
+
+// flatten returns every subscription, ordered by bucket.
+func flatten(state map[string][]deliver.Subscription) []deliver.Subscription {
+	var out []deliver.Subscription
+	for _, b := range slices.Sorted(maps.Keys(state)) {
+		out = append(out, state[b]...)
+	}
+	return out
+}
+
+// sendLatest replaces whatever ch holds with v; the caller is ch's only
+// sender and ch has capacity 1.
+func sendLatest[T any](ch chan T, v T) {
+	select {
+	case <-ch:
+	default:
+	}
+	ch <- v
+}
