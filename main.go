@@ -17,6 +17,8 @@ func main() {
 // usage is printed for -h and for unknown commands.
 const usage = `usage:
   sluice run all|<target> [flags]   run every service in one process, or one service
+  sluice events <command>           event delivery: targets, status, pause, resume,
+                                    dead-letters, redrive, test (sluice events -h)
   sluice check-config [flags]       load, validate and print the configuration (secrets redacted)
   sluice version                    print the version
 

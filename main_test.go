@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -143,10 +144,14 @@ func TestRunAll(t *testing.T) {
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) }))
+	defer hook.Close()
+	cfgPath := filepath.Join(dir, "sluice.yaml")
+	writeFile(t, cfgPath, "events:\n  targets:\n    - name: hook\n      kind: webhook\n      url: "+hook.URL+"\n")
 	var out, errb syncBuffer
 	done := make(chan int, 1)
 	go func() {
-		done <- runCLI(ctx, []string{"run", "all", "-data-dir", dir, "-http-listen", "127.0.0.1:0", "-s3-listen", "127.0.0.1:0"}, &out, &errb)
+		done <- runCLI(ctx, []string{"run", "all", "-config", cfgPath, "-data-dir", dir, "-http-listen", "127.0.0.1:0", "-s3-listen", "127.0.0.1:0"}, &out, &errb)
 	}()
 
 	urls := map[string]string{}
@@ -186,6 +191,18 @@ func TestRunAll(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusForbidden || resp.Header.Get("x-amz-request-id") == "" {
 		t.Fatalf("anonymous S3 request: %s, request id %q", resp.Status, resp.Header.Get("x-amz-request-id"))
+	}
+	// `sluice events` talks to the admin API of the running process.
+	var evOut, evErr bytes.Buffer
+	if code := runCLI(ctx, []string{"events", "-admin", health, "status", "hook"}, &evOut, &evErr); code != exitOK {
+		t.Fatalf("sluice events status: exit %d: %s", code, evErr.String())
+	}
+	if !strings.Contains(evOut.String(), `"hook"`) {
+		t.Errorf("events status does not name the target:\n%s", evOut.String())
+	}
+	evOut.Reset()
+	if code := runCLI(ctx, []string{"events", "-admin", health, "status", "nosuch"}, &evOut, &evErr); code != exitFailed {
+		t.Errorf("status of an unknown target: exit %d, want %d", code, exitFailed)
 	}
 	if !strings.Contains(out.String(), "access key:    "+devRootAccessKey) {
 		t.Errorf("banner lacks the development access key:\n%s", out.String())

@@ -7,8 +7,12 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/sluice-io/sluice/events/bus"
+	"github.com/sluice-io/sluice/events/deliver"
+	"github.com/sluice-io/sluice/events/deliver/admin"
+	"github.com/sluice-io/sluice/events/deliver/notifications"
 	"github.com/sluice-io/sluice/s3front"
 	"github.com/sluice-io/sluice/services/config"
 	"github.com/sluice-io/sluice/services/runtime"
@@ -31,6 +35,8 @@ type fileConfig struct {
 	config.Common `yaml:",inline"`
 	// S3 configures the s3front service.
 	S3 s3front.Config `yaml:"s3"`
+	// Events configures the delivery of events to webhooks, functions and NATS subjects.
+	Events deliver.Config `yaml:"events"`
 }
 
 // SetDefaults sets the shared defaults and the development key pair.
@@ -54,6 +60,43 @@ type targetFactory func(cfg *fileConfig, set runtime.Settings) (started, error)
 // targets are the services `sluice run <target>` knows; `run all` runs every one.
 var targets = map[string]targetFactory{
 	"s3front": newS3Front,
+	"events":  newEvents,
+}
+
+// newEvents builds the delivery target: one durable consumer per configured webhook,
+// function or NATS target, fed with the subscriptions s3front keeps in the
+// SLUICE_NOTIFICATIONS key-value bucket.
+func newEvents(cfg *fileConfig, set runtime.Settings) (started, error) {
+	log := set.Logger.Named("events")
+	b, err := bus.New(set.JetStream, bus.Options{Logger: log})
+	if err != nil {
+		return started{}, fmt.Errorf("events: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	source, err := notifications.Open(ctx, set.JetStream, notifications.Options{Replicas: set.StreamReplicas, Logger: log})
+	if err != nil {
+		return started{}, fmt.Errorf("events: notifications: %w", err)
+	}
+	d, err := deliver.New(cfg.Events, deliver.Settings{
+		Logger:   log,
+		Bus:      b,
+		Registry: set.Registry,
+		Clock:    set.Clock.Now,
+		Source:   source,
+	})
+	if err != nil {
+		return started{}, fmt.Errorf("events: %w", err)
+	}
+	if err := admin.Mount(set.Admin, d, log); err != nil {
+		return started{}, fmt.Errorf("events: admin: %w", err)
+	}
+	return started{
+		target: runtime.NewTarget("events", d.Run),
+		banner: func(context.Context) []string {
+			return []string{fmt.Sprintf("event targets: %d configured (admin: /admin/events/targets)", len(cfg.Events.Targets))}
+		},
+	}, nil
 }
 
 func newS3Front(cfg *fileConfig, set runtime.Settings) (started, error) {
