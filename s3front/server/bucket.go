@@ -3,6 +3,7 @@ package server
 import (
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/sluice-io/sluice/s3front/meta"
@@ -17,14 +18,36 @@ func (s *Server) listBuckets(rc *reqCtx) error {
 		return s.metaErr(rc, err)
 	}
 	prefix := rc.query("prefix")
+	limit := 10000
+	if v := rc.query("max-buckets"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 10000 {
+			return s3err.New(s3err.InvalidArgument, "Argument max-buckets must be an integer between 1 and 10000").
+				WithArgument("max-buckets", v)
+		}
+		limit = n
+	}
+	after := ""
+	if tok := rc.query("continuation-token"); tok != "" {
+		k, ok := decodeToken(tok)
+		if !ok {
+			return s3err.New(s3err.InvalidArgument, "The continuation token provided is incorrect").
+				WithArgument("continuation-token", tok)
+		}
+		after = k
+	}
 	out := s3xml.ListAllMyBucketsResult{
 		Owner:   &s3xml.Owner{ID: rc.principal, DisplayName: rc.principal},
-		Buckets: make([]s3xml.Bucket, 0, len(bs)),
+		Buckets: make([]s3xml.Bucket, 0, min(len(bs), limit)),
 		Prefix:  prefix,
 	}
-	for _, b := range bs {
-		if !strings.HasPrefix(b.Name, prefix) {
+	for _, b := range bs { // ordered by name
+		if !strings.HasPrefix(b.Name, prefix) || b.Name <= after {
 			continue
+		}
+		if len(out.Buckets) == limit {
+			out.ContinuationToken = encodeToken(out.Buckets[limit-1].Name)
+			break
 		}
 		out.Buckets = append(out.Buckets, s3xml.Bucket{
 			Name:         b.Name,

@@ -84,6 +84,27 @@ func TestBucketLifecycle(t *testing.T) {
 	if lb.Owner == nil || aws.ToString(lb.Owner.ID) != "alice" {
 		t.Fatalf("owner = %+v", lb.Owner)
 	}
+	// Paged, one bucket per page.
+	var paged []string
+	in := &s3.ListBucketsInput{MaxBuckets: aws.Int32(1)}
+	for range 5 {
+		p, err := e.alice.ListBuckets(ctx, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, b := range p.Buckets {
+			paged = append(paged, aws.ToString(b.Name))
+		}
+		if p.ContinuationToken == nil {
+			break
+		}
+		in.ContinuationToken = p.ContinuationToken
+	}
+	if strings.Join(paged, ",") != "alpha,beta" {
+		t.Fatalf("paged buckets = %v", paged)
+	}
+	_, err = e.alice.ListBuckets(ctx, &s3.ListBucketsInput{MaxBuckets: aws.Int32(0)})
+	wantCode(t, "max-buckets 0", err, "InvalidArgument")
 
 	// Location: default location reads as "" (us-east-1); a named one as its name.
 	if _, err := e.alice.CreateBucket(ctx, &s3.CreateBucketInput{

@@ -105,17 +105,20 @@ func newHash(algo string) hash.Hash {
 	return nil
 }
 
+// checksumHeader returns the canonical header name of an algorithm's
+// checksum: X-Amz-Checksum-Crc32, X-Amz-Checksum-Crc64nvme, ...
 func checksumHeader(algo string) string {
-	return "X-Amz-Checksum-" + strings.ToLower(algo)
+	return http.CanonicalHeaderKey("X-Amz-Checksum-" + strings.ToLower(algo))
 }
 
 // checksumEntry is one algorithm being computed, with the value to verify
 // when the client sent one (now, or later in a trailer).
 type checksumEntry struct {
-	algo    string
-	h       hash.Hash
-	want    string // base64; "" until known
-	trailer bool   // value arrives in the trailer
+	algo     string
+	h        hash.Hash
+	want     string // base64; "" until known
+	trailer  bool   // value arrives in the trailer
+	implicit bool   // computed by default, not asked for by the client
 }
 
 // checksumSet computes every checksum a request declares while its body
@@ -138,15 +141,19 @@ func newChecksumSet(h http.Header) (*checksumSet, error) {
 	}
 	var valued []string
 	for _, algo := range checksumAlgos {
-		v := h.Get(checksumHeader(algo))
-		if v == "" {
-			continue
+		if _, ok := h[checksumHeader(algo)]; ok { // an empty value counts
+			valued = append(valued, algo)
 		}
+	}
+	if len(valued) > 1 {
+		return invalid("Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.")
+	}
+	for _, algo := range valued {
+		v := h.Get(checksumHeader(algo))
 		if !validChecksumValue(algo, v) {
 			return invalid("Value for " + strings.ToLower(checksumHeader(algo)) + " header is invalid.")
 		}
 		cs.add(algo).want = v
-		valued = append(valued, algo)
 	}
 	for t := range strings.SplitSeq(h.Get("X-Amz-Trailer"), ",") {
 		t = strings.TrimSpace(strings.ToLower(t))
@@ -173,7 +180,7 @@ func newChecksumSet(h http.Header) (*checksumSet, error) {
 			continue
 		}
 		if newHash(v) == nil {
-			return invalid("Checksum algorithm provided is unsupported. Please try again with any of the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256, SHA512, MD5, XXHASH64, XXHASH3, XXHASH128]")
+			return invalid(errUnsupportedAlgo)
 		}
 		if len(valued) == 1 && valued[0] != v {
 			return invalid("Value for " + strings.ToLower(hdr) + " header is invalid.")
@@ -198,9 +205,24 @@ func (cs *checksumSet) add(algo string) *checksumEntry {
 // addDefault adds the default algorithm when no checksum was declared.
 func (cs *checksumSet) addDefault() {
 	if len(cs.entries) == 0 {
-		cs.add(defaultChecksumAlgo)
+		cs.add(defaultChecksumAlgo).implicit = true
 	}
 }
+
+// declared returns the computed values of the algorithms the client asked
+// for (not the implicit default), for response headers.
+func (cs *checksumSet) declared(all map[string]string) map[string]string {
+	out := map[string]string{}
+	for _, e := range cs.entries {
+		if v, ok := all[e.algo]; ok && !e.implicit {
+			out[e.algo] = v
+		}
+	}
+	return out
+}
+
+// errUnsupportedAlgo is the message for an unknown checksum algorithm.
+const errUnsupportedAlgo = "Checksum algorithm provided is unsupported. Please try again with any of the valid types: [CRC32, CRC32C, CRC64NVME, MD5, SHA1, SHA256, SHA512, XXHASH128, XXHASH3, XXHASH64]"
 
 func validChecksumValue(algo, v string) bool {
 	b, err := base64.StdEncoding.DecodeString(v)

@@ -2,6 +2,7 @@ package server
 
 import (
 	"errors"
+	"maps"
 	"net/http"
 	"net/url"
 	"strings"
@@ -66,7 +67,7 @@ func (s *Server) resolveCopySource(rc *reqCtx) (copySource, meta.Bucket, meta.Ob
 		}
 		return src, sb, meta.Object{}, s.metaErr(rc, err)
 	}
-	if sb.Owner != rc.principal {
+	if sb.Owner != rc.principal || !s.expectedOwner(rc, rc.r.Header.Get("X-Amz-Source-Expected-Bucket-Owner"), sb.Owner) {
 		return src, sb, meta.Object{}, s3err.New(s3err.AccessDenied, "")
 	}
 	obj, err := s.store.GetObject(rc.ctx, src.Bucket, src.Key, src.VersionID)
@@ -113,6 +114,14 @@ func (s *Server) copyObject(rc *reqCtx) error {
 	if err != nil {
 		return err
 	}
+	attrs, err := parseObjectAttrs(h) // validated whatever the directive
+	if err != nil {
+		return err
+	}
+	reqAlgo := strings.ToUpper(h.Get("X-Amz-Checksum-Algorithm"))
+	if reqAlgo != "" && newHash(reqAlgo) == nil {
+		return s3err.New(s3err.InvalidRequest, errUnsupportedAlgo)
+	}
 	src, _, sobj, err := s.resolveCopySource(rc)
 	if err != nil {
 		return err
@@ -133,13 +142,28 @@ func (s *Server) copyObject(rc *reqCtx) error {
 		LastModified: s.now().UTC(),
 	}
 	if metaDir == "REPLACE" {
-		attrs, err := parseObjectAttrs(h)
-		if err != nil {
-			return err
-		}
 		obj.ContentType, obj.Headers, obj.UserMetadata = attrs.ContentType, attrs.Headers, attrs.UserMetadata
 		obj.StorageClass = attrs.StorageClass
-	} else if sc := h.Get("X-Amz-Storage-Class"); sc != "" {
+	} else {
+		// The website redirect belongs to the source object only.
+		if _, ok := obj.Headers["X-Amz-Website-Redirect-Location"]; ok {
+			hs := make(map[string]string, len(obj.Headers))
+			for k, v := range obj.Headers {
+				if k != "X-Amz-Website-Redirect-Location" {
+					hs[k] = v
+				}
+			}
+			obj.Headers = hs
+		}
+		if v := h.Get("X-Amz-Website-Redirect-Location"); v != "" {
+			obj.Headers = maps.Clone(obj.Headers)
+			if obj.Headers == nil {
+				obj.Headers = map[string]string{}
+			}
+			obj.Headers["X-Amz-Website-Redirect-Location"] = v
+		}
+	}
+	if sc := h.Get("X-Amz-Storage-Class"); sc != "" {
 		if !storageClasses[sc] {
 			return s3err.New(s3err.InvalidStorageClass, "")
 		}
@@ -155,11 +179,8 @@ func (s *Server) copyObject(rc *reqCtx) error {
 	}
 	// Recompute the checksums the source had, plus any the request asks for.
 	cs := &checksumSet{}
-	if algo := strings.ToUpper(h.Get("X-Amz-Checksum-Algorithm")); algo != "" {
-		if newHash(algo) == nil {
-			return s3err.New(s3err.InvalidRequest, "Invalid x-amz-checksum-algorithm.")
-		}
-		cs.add(algo)
+	if reqAlgo != "" {
+		cs.add(reqAlgo)
 	} else {
 		for _, algo := range checksumAlgos {
 			if _, ok := sobj.Checksums[algo]; ok {

@@ -4,6 +4,7 @@ import (
 	"crypto/md5"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -29,10 +30,13 @@ func (s *Server) createMultipartUpload(rc *reqCtx) error {
 	}
 	algo := strings.ToUpper(h.Get("X-Amz-Checksum-Algorithm"))
 	if algo != "" && newHash(algo) == nil {
-		return s3err.New(s3err.InvalidRequest, "Invalid x-amz-checksum-algorithm.")
+		return s3err.New(s3err.InvalidRequest, errUnsupportedAlgo)
 	}
 	ctype := strings.ToUpper(h.Get("X-Amz-Checksum-Type"))
 	_, _, isCRC := crcSpec(algo)
+	schema := func() error {
+		return s3err.Newf(s3err.InvalidRequest, "The %s checksum type cannot be used with the %s checksum algorithm.", ctype, strings.ToLower(algo))
+	}
 	switch ctype {
 	case "":
 		switch {
@@ -41,16 +45,15 @@ func (s *Server) createMultipartUpload(rc *reqCtx) error {
 		case algo != "":
 			ctype = "COMPOSITE"
 		}
-	case "COMPOSITE":
-		if algo == "" || algo == algoCRC64NVME {
-			return s3err.New(s3err.InvalidRequest, "The COMPOSITE checksum type needs a SHA or CRC32 algorithm.")
-		}
-	case "FULL_OBJECT":
-		if !isCRC {
-			return s3err.New(s3err.InvalidRequest, "The FULL_OBJECT checksum type needs a CRC algorithm.")
+	case "COMPOSITE", "FULL_OBJECT":
+		switch {
+		case algo == "":
+			return s3err.New(s3err.InvalidRequest, "The x-amz-checksum-type header can only be used with the x-amz-checksum-algorithm header.")
+		case ctype == "COMPOSITE" && algo == algoCRC64NVME, ctype == "FULL_OBJECT" && !isCRC:
+			return schema()
 		}
 	default:
-		return s3err.New(s3err.InvalidRequest, "The x-amz-checksum-type must be COMPOSITE or FULL_OBJECT.")
+		return s3err.New(s3err.InvalidRequest, "Value for x-amz-checksum-type header is invalid.")
 	}
 	u, err := s.store.CreateUpload(rc.ctx, meta.Upload{
 		Bucket:            rc.route.Bucket,
@@ -113,23 +116,34 @@ func (s *Server) uploadPart(rc *reqCtx) error {
 		return err
 	}
 	if u.ChecksumAlgorithm != "" {
+		sent := ""
 		for _, e := range cs.entries {
-			if e.algo != u.ChecksumAlgorithm && e.want != "" {
-				return s3err.Newf(s3err.InvalidRequest, "Checksum Type mismatch occurred, expected checksum Type: %s, actual checksum Type: %s",
-					strings.ToLower(u.ChecksumAlgorithm), strings.ToLower(e.algo))
+			if e.want != "" || e.trailer || sent == "" {
+				sent = e.algo
 			}
 		}
+		switch {
+		case sent != "" && sent != u.ChecksumAlgorithm:
+			return s3err.Newf(s3err.InvalidRequest, "Checksum Type mismatch occurred, expected checksum Type: %s, actual checksum Type: %s",
+				u.ChecksumAlgorithm, sent)
+		case sent == "" && u.ChecksumType == "COMPOSITE":
+			// A composite checksum is built from the parts' own checksums.
+			return s3err.Newf(s3err.InvalidRequest, "Checksum Type mismatch occurred, expected checksum Type: %s, actual checksum Type: null",
+				u.ChecksumAlgorithm)
+		}
 		cs.add(u.ChecksumAlgorithm)
+	} else {
+		cs.addDefault() // lets completion derive the default full-object CRC64NVME
 	}
 	w, err := s.writeData(rc, u.Location, rc.r.Body, size, md5sum, cs)
 	if err != nil {
 		return err
 	}
-	return s.recordPart(rc, u, n, w)
+	return s.recordPart(rc, u, n, w, cs.declared(w.Checksums))
 }
 
 // recordPart stores the part's metadata and answers with its ETag.
-func (s *Server) recordPart(rc *reqCtx, u meta.Upload, n int, w written) error {
+func (s *Server) recordPart(rc *reqCtx, u meta.Upload, n int, w written, shown map[string]string) error {
 	replaced, err := s.store.PutPart(rc.ctx, rc.route.Bucket, rc.route.Key, u.ID, meta.Part{
 		PartNumber:   n,
 		Size:         w.Size,
@@ -148,12 +162,12 @@ func (s *Server) recordPart(rc *reqCtx, u meta.Upload, n int, w written) error {
 		return rc.writeXML(http.StatusOK, s3xml.CopyPartResult{
 			ETag:         quoteETag(w.ETag),
 			LastModified: s3xml.NewTime(s.now()),
-			Checksums:    xmlChecksums(w.Checksums),
+			Checksums:    xmlChecksums(shown),
 		})
 	}
 	hdr := rc.w.Header()
 	hdr.Set("ETag", quoteETag(w.ETag))
-	for algo, v := range w.Checksums {
+	for algo, v := range shown {
 		hdr.Set(checksumHeader(algo), v)
 	}
 	return rc.noBody(http.StatusOK)
@@ -162,6 +176,9 @@ func (s *Server) recordPart(rc *reqCtx, u meta.Upload, n int, w written) error {
 // uploadPartCopy copies a source object, or the x-amz-copy-source-range of
 // it, into a part.
 func (s *Server) uploadPartCopy(rc *reqCtx) error {
+	if _, err := parseCopySource(rc.r.Header.Get("X-Amz-Copy-Source")); err != nil {
+		return err
+	}
 	u, n, err := s.partTarget(rc)
 	if err != nil {
 		return err
@@ -175,7 +192,7 @@ func (s *Server) uploadPartCopy(rc *reqCtx) error {
 	if v := rc.r.Header.Get("X-Amz-Copy-Source-Range"); v != "" {
 		r, ok := parseCopySourceRange(v, sobj.Size)
 		if !ok {
-			return s3err.New(s3err.InvalidRange, "The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy").
+			return s3err.Newf(s3err.InvalidArgument, "Range specified is not valid for source object of size: %d", sobj.Size).
 				WithArgument("x-amz-copy-source-range", v)
 		}
 		rng, size = &r, r.Length
@@ -186,6 +203,8 @@ func (s *Server) uploadPartCopy(rc *reqCtx) error {
 	cs := &checksumSet{}
 	if u.ChecksumAlgorithm != "" {
 		cs.add(u.ChecksumAlgorithm)
+	} else {
+		cs.addDefault()
 	}
 	body, err := s.openData(rc.ctx, &sobj, rng)
 	if err != nil {
@@ -199,7 +218,7 @@ func (s *Server) uploadPartCopy(rc *reqCtx) error {
 	if sobj.VersionID != meta.NullVersion {
 		rc.w.Header().Set("x-amz-copy-source-version-id", sobj.VersionID)
 	}
-	return s.recordPart(rc, u, n, w)
+	return s.recordPart(rc, u, n, w, cs.declared(w.Checksums))
 }
 
 // completeMultipartUpload validates the part list against the uploaded
@@ -211,10 +230,69 @@ func (s *Server) completeMultipartUpload(rc *reqCtx) error {
 	if err != nil {
 		return err
 	}
+	err = s.completeUpload(rc, doc)
+	if err == nil || rc.w.wroteHeader {
+		return err
+	}
+	// Completing an upload that a concurrent or earlier request completed
+	// with the same parts succeeds, as in S3.
+	if _, gerr := s.store.GetUpload(rc.ctx, rc.route.Bucket, rc.route.Key, rc.query("uploadId")); errors.Is(gerr, meta.ErrNoSuchUpload) {
+		if out, ok := s.alreadyCompleted(rc, doc); ok {
+			return rc.writeXML(http.StatusOK, out)
+		}
+	}
+	return err
+}
+
+// alreadyCompleted reports whether the key's current version is the object
+// doc describes (same multipart ETag) and returns the completion result.
+func (s *Server) alreadyCompleted(rc *reqCtx, doc *s3xml.CompleteMultipartUpload) (s3xml.CompleteMultipartUploadResult, bool) {
+	var out s3xml.CompleteMultipartUploadResult
+	md5s := md5.New()
+	for _, p := range doc.Parts {
+		raw, err := hex.DecodeString(trimETag(p.ETag))
+		if err != nil {
+			return out, false
+		}
+		md5s.Write(raw)
+	}
+	etag := hex.EncodeToString(md5s.Sum(nil)) + "-" + strconv.Itoa(len(doc.Parts))
+	obj, err := s.store.GetObject(rc.ctx, rc.route.Bucket, rc.route.Key, "")
+	if err != nil || obj.ETag != etag {
+		return out, false
+	}
+	if v := versionHeader(rc.bucket, obj.VersionID); v != "" {
+		rc.w.Header().Set("x-amz-version-id", v)
+	}
+	return s3xml.CompleteMultipartUploadResult{
+		Location:     rc.objectURL(rc.route.Key),
+		Bucket:       rc.route.Bucket,
+		Key:          rc.route.Key,
+		ETag:         quoteETag(obj.ETag),
+		Checksums:    xmlChecksums(obj.Checksums),
+		ChecksumType: checksumType(obj.Checksums),
+	}, true
+}
+
+// completeUpload does the work of completeMultipartUpload.
+func (s *Server) completeUpload(rc *reqCtx, doc *s3xml.CompleteMultipartUpload) error {
 	uploadID := rc.query("uploadId")
 	u, err := s.store.GetUpload(rc.ctx, rc.route.Bucket, rc.route.Key, uploadID)
 	if err != nil {
 		return s.metaErr(rc, err)
+	}
+	if t, ok := rc.r.Header["X-Amz-Checksum-Type"]; ok {
+		ct := strings.ToUpper(strings.Join(t, ""))
+		switch {
+		case ct != "COMPOSITE" && ct != "FULL_OBJECT":
+			return s3err.New(s3err.InvalidRequest, "Value for x-amz-checksum-type header is invalid.")
+		case ct != u.ChecksumType:
+			return s3err.Newf(s3err.InvalidRequest, "The upload was created using the %s checksum mode. The complete request must use the same checksum mode.",
+				orNull(u.ChecksumType))
+		}
+	}
+	if err := s.checkWriteConditions(rc); err != nil {
+		return err
 	}
 	listed, err := s.store.ListParts(rc.ctx, rc.route.Bucket, rc.route.Key, uploadID, 0, maxPartNumber)
 	if err != nil {
@@ -229,8 +307,8 @@ func (s *Server) completeMultipartUpload(rc *reqCtx) error {
 	var total int64
 	for _, cp := range doc.Parts {
 		p, ok := have[cp.PartNumber]
-		if !ok || trimETag(cp.ETag) != p.ETag {
-			return s3err.New(s3err.InvalidPart, "One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not match the part's entity tag.").
+		if !ok || trimETag(cp.ETag) != p.ETag || !partChecksumMatches(u, cp, p) {
+			return s3err.New(s3err.InvalidPart, "One or more of the specified parts could not be found.  The part may not have been uploaded, or the specified entity tag may not match the part's entity tag.").
 				WithUploadID(uploadID).WithField("PartNumber", strconv.Itoa(cp.PartNumber)).WithField("ETag", cp.ETag)
 		}
 	}
@@ -248,14 +326,29 @@ func (s *Server) completeMultipartUpload(rc *reqCtx) error {
 		total += p.Size
 		parts = append(parts, p)
 	}
+	if v := rc.r.Header.Get("X-Amz-Mp-Object-Size"); v != "" {
+		if n, err := strconv.ParseInt(v, 10, 64); err != nil || n != total {
+			return s3err.Newf(s3err.InvalidRequest, "The provided 'x-amz-mp-object-size' header value %s does not match what was computed: %d", v, total)
+		}
+	}
 	etag := hex.EncodeToString(md5s.Sum(nil)) + "-" + strconv.Itoa(len(parts))
 	checksums, err := multipartChecksums(u, parts)
 	if err != nil {
 		return err
 	}
-	for algo, v := range checksums {
-		if want := rc.r.Header.Get(checksumHeader(algo)); want != "" && want != v && want+"-"+strconv.Itoa(len(parts)) != v {
-			return s3err.New(s3err.BadDigest, "The "+algo+" you specified did not match the calculated checksum.")
+	if u.ChecksumAlgorithm != "" {
+		for algo, v := range checksums {
+			want, sent := rc.r.Header[checksumHeader(algo)]
+			if !sent {
+				continue
+			}
+			w := strings.Join(want, "")
+			if !validChecksumValue(algo, strings.SplitN(w, "-", 2)[0]) {
+				return s3err.Newf(s3err.InvalidRequest, "Value for %s header is invalid.", strings.ToLower(checksumHeader(algo)))
+			}
+			if w != v && w+"-"+strconv.Itoa(len(parts)) != v {
+				return s3err.Newf(s3err.BadDigest, "The %s you specified did not match the calculated checksum.", algo)
+			}
 		}
 	}
 
@@ -304,7 +397,7 @@ func (s *Server) completeMultipartUpload(rc *reqCtx) error {
 		rc.w.Header().Set("x-amz-version-id", v)
 	}
 	out := s3xml.CompleteMultipartUploadResult{
-		Location:  "/" + rc.route.Bucket + "/" + rc.route.Key,
+		Location:  rc.objectURL(rc.route.Key),
 		Bucket:    rc.route.Bucket,
 		Key:       rc.route.Key,
 		ETag:      quoteETag(res.Object.ETag),
@@ -320,6 +413,16 @@ func (s *Server) completeMultipartUpload(rc *reqCtx) error {
 // CRC of the whole object.
 func multipartChecksums(u meta.Upload, parts []meta.Part) (map[string]string, error) {
 	if u.ChecksumAlgorithm == "" {
+		// No declared algorithm: the default full-object CRC64NVME, when
+		// every part has one (parts written by this server do).
+		crcs := make([]string, len(parts))
+		sizes := make([]int64, len(parts))
+		for i, p := range parts {
+			crcs[i], sizes[i] = p.Checksums[defaultChecksumAlgo], p.Size
+		}
+		if v, err := combineCRCs(defaultChecksumAlgo, crcs, sizes); err == nil {
+			return map[string]string{defaultChecksumAlgo: v}, nil
+		}
 		return nil, nil
 	}
 	missing := func() error {
@@ -431,13 +534,36 @@ func (s *Server) listParts(rc *reqCtx) error {
 		ChecksumType:         u.ChecksumType,
 	}
 	for _, p := range res.Parts {
-		out.Parts = append(out.Parts, s3xml.Part{
+		part := s3xml.Part{
 			PartNumber:   p.PartNumber,
 			LastModified: s3xml.NewTime(p.LastModified),
 			ETag:         quoteETag(p.ETag),
 			Size:         p.Size,
-			Checksums:    xmlChecksums(p.Checksums),
-		})
+		}
+		if u.ChecksumAlgorithm != "" { // the default CRC64NVME stays internal
+			part.Checksums = xmlChecksums(map[string]string{u.ChecksumAlgorithm: p.Checksums[u.ChecksumAlgorithm]})
+		}
+		out.Parts = append(out.Parts, part)
 	}
 	return rc.writeXML(http.StatusOK, out)
+}
+
+// partChecksumMatches reports whether the checksum a completion request
+// lists for a part (for the upload's algorithm) equals the stored one.
+func partChecksumMatches(u meta.Upload, cp s3xml.CompletedPart, p meta.Part) bool {
+	if u.ChecksumAlgorithm == "" {
+		return true
+	}
+	listed := map[string]string{
+		algoCRC32: cp.ChecksumCRC32, algoCRC32C: cp.ChecksumCRC32C, algoCRC64NVME: cp.ChecksumCRC64NVME,
+		algoSHA1: cp.ChecksumSHA1, algoSHA256: cp.ChecksumSHA256,
+	}[u.ChecksumAlgorithm]
+	return listed == "" || listed == p.Checksums[u.ChecksumAlgorithm]
+}
+
+func orNull(s string) string {
+	if s == "" {
+		return "null"
+	}
+	return s
 }

@@ -241,7 +241,7 @@ func TestUploadPartCopy(t *testing.T) {
 	}
 	_, err = e.alice.UploadPartCopy(ctx, &s3.UploadPartCopyInput{Bucket: aws.String("upc"), Key: aws.String("dst"), UploadId: cr.UploadId,
 		PartNumber: aws.Int32(3), CopySource: aws.String("upc/src"), CopySourceRange: aws.String(fmt.Sprintf("bytes=0-%d", 6*mib))})
-	wantCode(t, "range past end", err, "InvalidRange")
+	wantCode(t, "range past end", err, "InvalidArgument")
 	done, err := e.alice.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{Bucket: aws.String("upc"), Key: aws.String("dst"), UploadId: cr.UploadId,
 		MultipartUpload: &types.CompletedMultipartUpload{Parts: []types.CompletedPart{
 			{ETag: c1.CopyPartResult.ETag, PartNumber: aws.Int32(1)}, {ETag: c2.CopyPartResult.ETag, PartNumber: aws.Int32(2)}}}})
@@ -328,6 +328,29 @@ func TestMultipartChecksums(t *testing.T) {
 	_, err := e.alice.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String("mpsum"), Key: aws.String("x"),
 		ChecksumAlgorithm: types.ChecksumAlgorithmSha1, ChecksumType: types.ChecksumTypeFullObject})
 	wantCode(t, "full-object sha1", err, "InvalidRequest")
+
+	// Without any algorithm the object still gets the default full-object CRC64NVME.
+	cr, err := e.alice.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String("mpsum"), Key: aws.String("plain")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var parts []types.CompletedPart
+	for i, p := range [][]byte{p1, p2} {
+		up, err := e.alice.UploadPart(ctx, &s3.UploadPartInput{Bucket: aws.String("mpsum"), Key: aws.String("plain"), UploadId: cr.UploadId,
+			PartNumber: aws.Int32(int32(i + 1)), Body: bytes.NewReader(p)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		parts = append(parts, types.CompletedPart{ETag: up.ETag, PartNumber: aws.Int32(int32(i + 1))})
+	}
+	if _, err := e.alice.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{Bucket: aws.String("mpsum"), Key: aws.String("plain"),
+		UploadId: cr.UploadId, MultipartUpload: &types.CompletedMultipartUpload{Parts: parts}}); err != nil {
+		t.Fatal(err)
+	}
+	h, err := e.alice.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("mpsum"), Key: aws.String("plain"), ChecksumMode: types.ChecksumModeEnabled})
+	if err != nil || aws.ToString(h.ChecksumCRC64NVME) != fullChecksum(t, "CRC64NVME", whole) || h.ChecksumType != types.ChecksumTypeFullObject {
+		t.Fatalf("default multipart checksum %q %q (%v)", aws.ToString(h.ChecksumCRC64NVME), h.ChecksumType, err)
+	}
 }
 
 func fullChecksum(t *testing.T, algo string, data []byte) string {
@@ -345,4 +368,56 @@ func fullChecksum(t *testing.T, algo string, data []byte) string {
 	}
 	h.Write(data)
 	return base64.StdEncoding.EncodeToString(h.Sum(nil))
+}
+
+// TestConcurrentComplete: several clients completing one upload with the
+// same parts all succeed with the same ETag, and the object is intact.
+func TestConcurrentComplete(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.mkBucket(e.alice, "race")
+	b, k := aws.String("race"), aws.String("obj")
+	cr, err := e.alice.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: b, Key: k})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p1, p2 := pattern(5*mib, 7), pattern(100, 8)
+	var parts []types.CompletedPart
+	for i, p := range [][]byte{p1, p2} {
+		up, err := e.alice.UploadPart(ctx, &s3.UploadPartInput{Bucket: b, Key: k, UploadId: cr.UploadId,
+			PartNumber: aws.Int32(int32(i + 1)), Body: bytes.NewReader(p)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		parts = append(parts, types.CompletedPart{ETag: up.ETag, PartNumber: aws.Int32(int32(i + 1))})
+	}
+	want := multipartETag(p1, p2)
+	errs := make(chan error, 5)
+	for range 5 {
+		go func() {
+			out, err := e.alice.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{Bucket: b, Key: k, UploadId: cr.UploadId,
+				MultipartUpload: &types.CompletedMultipartUpload{Parts: parts}})
+			if err == nil && aws.ToString(out.ETag) != want {
+				err = fmt.Errorf("etag %s, want %s", aws.ToString(out.ETag), want)
+			}
+			errs <- err
+		}()
+	}
+	for range 5 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, err := e.alice.GetObject(ctx, &s3.GetObjectInput{Bucket: b, Key: k})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(out.Body)
+	out.Body.Close()
+	if !bytes.Equal(got, append(append([]byte{}, p1...), p2...)) {
+		t.Fatal("object corrupted by concurrent completions")
+	}
+	if n := countDataFiles(t, e.dataDir); n != 1 {
+		t.Fatalf("%d data files after concurrent completions, want 1", n)
+	}
 }

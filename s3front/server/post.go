@@ -279,7 +279,7 @@ func jsonInt(v any) (int64, error) {
 
 // postResponse is the 201 body of a POST upload.
 type postResponse struct {
-	XMLName  xml.Name `xml:"PostResponse"`
+	XMLName  xml.Name `xml:"http://s3.amazonaws.com/doc/2006-03-01/ PostResponse"`
 	Location string   `xml:"Location"`
 	Bucket   string   `xml:"Bucket"`
 	Key      string   `xml:"Key"`
@@ -385,7 +385,7 @@ func (s *Server) postObject(rc *reqCtx) error {
 	h := rc.w.Header()
 	etag := quoteETag(res.Object.ETag)
 	h.Set("ETag", etag)
-	loc := "/" + rc.route.Bucket + "/" + urlEncode(key)
+	loc := rc.objectURL(key)
 	h.Set("Location", loc)
 	if v := versionHeader(rc.bucket, res.Object.VersionID); v != "" {
 		h.Set("x-amz-version-id", v)

@@ -9,7 +9,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/sluice-io/sluice/s3front/meta"
@@ -61,6 +63,20 @@ func (rc *reqCtx) trailers() http.Header {
 		}
 	}
 	return rc.r.Trailer
+}
+
+// objectURL returns the absolute URL of key in the addressed bucket, as
+// S3 writes it in Location fields.
+func (rc *reqCtx) objectURL(key string) string {
+	scheme := "http"
+	if rc.r.TLS != nil {
+		scheme = "https"
+	}
+	path := strings.ReplaceAll(url.PathEscape(key), "%2F", "/")
+	if rc.route.VirtualHost {
+		return scheme + "://" + rc.r.Host + "/" + path
+	}
+	return scheme + "://" + rc.r.Host + "/" + rc.route.Bucket + "/" + path
 }
 
 // writeXML sends v as an S3 XML document with the given status.

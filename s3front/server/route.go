@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/sluice-io/sluice/s3front/s3err"
 )
 
 // Op names one S3 operation. Its string form is the AWS API name and is
@@ -80,6 +82,9 @@ type route struct {
 	NotFoundCode string
 	// VirtualHost reports that the bucket came from the Host header.
 	VirtualHost bool
+	// Err is a routing error (an invalid combination of method, resource
+	// and sub-resources), answered before authentication as S3 does.
+	Err error
 }
 
 // bucketNotFoundCodes maps the bucket sub-resources Sluice does not store to
@@ -168,16 +173,23 @@ func resolve(r *http.Request, domain string) route {
 		return rt
 	case key == "":
 		rt.Op = resolveBucket(m, has, q, &rt)
-		if rt.Op == OpNotImplemented && m == http.MethodPost && isPostForm(r) {
-			rt.Op = OpPostObject
+		if rt.Op == OpMethodNotAllowed && m == http.MethodPost && len(q) == 0 {
+			switch {
+			case isPostForm(r):
+				rt.Op = OpPostObject
+			case r.Header.Get("Content-Type") != "":
+				rt.Err = s3err.New(s3err.PreconditionFailed, "Bucket POST must be of the enclosure-type multipart/form-data").
+					WithField("Condition", "Bucket POST must be of the enclosure-type multipart/form-data")
+			}
 		}
 		return rt
 	default:
 		rt.Op = resolveObject(m, has, r.Header)
-		if rt.Op == OpNotImplemented && m == http.MethodPost && len(q) == 0 && isPostForm(r) {
+		if rt.Op == OpMethodNotAllowed && m == http.MethodPost && len(q) == 0 && isPostForm(r) {
 			// Form uploads posted to an object URL: the form's key field rules.
 			rt.Op, rt.Key = OpPostObject, ""
 		}
+		rt.Err = objectRouteError(m, has, r.Header)
 		return rt
 	}
 }
@@ -259,7 +271,7 @@ func resolveBucket(m string, has func(string) bool, q url.Values, rt *route) Op 
 		if has("delete") {
 			return OpDeleteObjects
 		}
-		return OpNotImplemented
+		return OpMethodNotAllowed
 	}
 	return OpMethodNotAllowed
 }
@@ -313,9 +325,28 @@ func resolveObject(m string, has func(string) bool, h http.Header) Op {
 		case has("uploadId"):
 			return OpCompleteMultipartUpload
 		}
-		return OpNotImplemented
+		return OpMethodNotAllowed
 	}
 	return OpMethodNotAllowed
+}
+
+// objectRouteError rejects sub-resource combinations S3 refuses on keys.
+func objectRouteError(m string, has func(string) bool, h http.Header) error {
+	switch {
+	case m == http.MethodPut && has("partNumber") && !has("uploadId"):
+		return s3err.New(s3err.InvalidArgument, "This operation does not accept partNumber without uploadId").
+			WithArgument("partNumber", "partNumber")
+	case m == http.MethodPut && has("uploadId") && !has("partNumber"):
+		return s3err.New(s3err.MethodNotAllowed, "The specified method is not allowed against this resource.")
+	case m == http.MethodGet && has("uploads"):
+		return s3err.New(s3err.InvalidRequest, "Key is not expected for the GET method ?uploads subresource")
+	case m == http.MethodGet && has("versions"):
+		return s3err.New(s3err.InvalidRequest, "There is no such thing as the ?versions sub-resource for a key")
+	case m != http.MethodPut && h.Get("X-Amz-Copy-Source") != "":
+		return s3err.New(s3err.InvalidArgument, "You can only specify a copy source header for copy requests.").
+			WithArgument("x-amz-copy-source", h.Get("X-Amz-Copy-Source"))
+	}
+	return nil
 }
 
 // validBucketName reports whether name follows the S3 bucket naming rules:

@@ -226,16 +226,20 @@ func (s *Server) serve(rc *reqCtx) error {
 		}
 		return s.postObject(rc)
 	}
+	// Requests no operation can serve are refused before authentication.
+	switch {
+	case rc.route.Err != nil:
+		return rc.route.Err
+	case rc.route.Op == OpUnknown:
+		return s3err.New(s3err.InvalidURI, "")
+	case rc.route.Op == OpMethodNotAllowed:
+		return s3err.New(s3err.MethodNotAllowed, "The specified method is not allowed against this resource.")
+	}
 	if err := s.authenticate(rc); err != nil {
 		return err
 	}
-	switch rc.route.Op {
-	case OpUnknown:
-		return s3err.New(s3err.InvalidURI, "")
-	case OpNotImplemented:
+	if rc.route.Op == OpNotImplemented {
 		return s3err.New(s3err.NotImplemented, "A header or query you provided implies functionality that is not implemented.")
-	case OpMethodNotAllowed:
-		return s3err.New(s3err.MethodNotAllowed, "")
 	}
 	if rc.route.Bucket != "" && rc.route.Op != OpCreateBucket && !validBucketName(rc.route.Bucket) {
 		// Names that could never have been created cannot exist.
@@ -280,12 +284,25 @@ func (s *Server) owned(h handlerFunc) handlerFunc {
 		if b.Owner != rc.principal {
 			return s3err.New(s3err.AccessDenied, "")
 		}
-		if want := rc.r.Header.Get("X-Amz-Expected-Bucket-Owner"); want != "" && want != b.Owner {
+		if !s.expectedOwner(rc, rc.r.Header.Get("X-Amz-Expected-Bucket-Owner"), b.Owner) {
 			return s3err.New(s3err.AccessDenied, "")
 		}
 		rc.bucket = b
 		return h(rc)
 	}
+}
+
+// expectedOwner checks an x-amz-expected-bucket-owner style header: empty,
+// the owner's principal, or an access key of that principal.
+func (s *Server) expectedOwner(rc *reqCtx, want, owner string) bool {
+	if want == "" || want == owner {
+		return true
+	}
+	if s.creds == nil {
+		return false
+	}
+	_, principal, err := s.creds.Lookup(rc.ctx, want)
+	return err == nil && principal == owner
 }
 
 // writeError writes err with s3err.WriteError unless a response was
