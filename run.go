@@ -100,7 +100,7 @@ func newEvents(cfg *fileConfig, set runtime.Settings) (started, error) {
 }
 
 func newS3Front(cfg *fileConfig, set runtime.Settings) (started, error) {
-	svc, err := s3front.New(cfg.S3.WithCommon(cfg.Common), set)
+	svc, err := s3front.New(cfg.S3.WithCommon(cfg.Common).WithEvents(cfg.Events), set)
 	if err != nil {
 		return started{}, fmt.Errorf("s3front: %w", err)
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sluice-io/sluice/events/deliver"
 	"github.com/sluice-io/sluice/services/config"
 	"github.com/sluice-io/sluice/services/location"
 )
@@ -65,6 +66,11 @@ type Config struct {
 	// key pair (config.Common); the command copies them here.
 	RootAccessKey string `yaml:"-"`
 	RootSecretKey string `yaml:"-" secret:"true"`
+
+	// Events are the delivery targets (the configuration's "events"
+	// section); the command copies them here with WithEvents. A bucket
+	// notification configuration may only name these targets.
+	Events deliver.Config `yaml:"-"`
 }
 
 // User is one S3 user: its name is the principal that owns its buckets.
@@ -97,6 +103,12 @@ func (c *Config) SetDefaults() {
 // WithCommon returns c with the root key pair of common copied in.
 func (c Config) WithCommon(common config.Common) Config {
 	c.RootAccessKey, c.RootSecretKey = common.RootAccessKey, common.RootSecretKey
+	return c
+}
+
+// WithEvents returns c with the delivery targets of the events section.
+func (c Config) WithEvents(events deliver.Config) Config {
+	c.Events = events
 	return c
 }
 
@@ -204,6 +216,9 @@ func (c *Config) Validate() error {
 		if _, ok := c.Locations[def]; !ok {
 			add("default_location %q is not one of the locations", def)
 		}
+	}
+	if err := c.Events.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("%w: events: %w", config.ErrInvalid, err))
 	}
 	return errors.Join(errs...)
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluice-io/sluice/events/deliver"
 	"github.com/sluice-io/sluice/s3front"
 	"github.com/sluice-io/sluice/services/config"
 )
@@ -50,5 +51,36 @@ func TestConfigLoad(t *testing.T) {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not mention %q: %v", want, err)
 		}
+	}
+}
+
+func TestConfigWithEvents(t *testing.T) {
+	good := deliver.Config{Targets: []deliver.TargetConfig{{Name: "hook", Kind: deliver.KindWebhook, URL: "http://127.0.0.1:9/h"}}}
+	bad := deliver.Config{Targets: []deliver.TargetConfig{{Name: "bad name", Kind: deliver.KindWebhook, URL: "http://127.0.0.1:9/h"}}}
+	tests := []struct {
+		name    string
+		events  deliver.Config
+		wantErr bool
+	}{
+		{"none", deliver.Config{}, false},
+		{"one webhook", good, false},
+		{"invalid target", bad, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var c s3front.Config
+			c.SetDefaults()
+			c = c.WithEvents(tc.events)
+			if len(c.Events.Targets) != len(tc.events.Targets) {
+				t.Fatalf("WithEvents kept %d targets, want %d", len(c.Events.Targets), len(tc.events.Targets))
+			}
+			err := c.Validate()
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("Validate() = %v, want error %v", err, tc.wantErr)
+			}
+			if err != nil && !errors.Is(err, config.ErrInvalid) {
+				t.Fatalf("Validate() = %v, want config.ErrInvalid", err)
+			}
+		})
 	}
 }

@@ -224,7 +224,17 @@ func (s *Service) Run(ctx context.Context) (err error) {
 	if s.set.Clock != nil {
 		now = s.set.Clock.Now
 	}
-	srv, err := server.New(server.Options{
+	var (
+		evBus *bus.Bus
+		ntf   *notifier
+	)
+	if s.set.JetStream != nil {
+		if evBus, err = bus.New(s.set.JetStream, bus.Options{Logger: s.log}); err != nil {
+			return fmt.Errorf("s3front: bus: %w", err)
+		}
+		ntf = &notifier{js: s.set.JetStream, pub: evBus, cfg: s.cfg.Events, replicas: s.set.StreamReplicas, log: s.log, now: now}
+	}
+	srvOpts := server.Options{
 		Store:           store,
 		Locations:       drivers,
 		DefaultLocation: s.cfg.DefaultLocation,
@@ -241,7 +251,12 @@ func (s *Service) Run(ctx context.Context) (err error) {
 		Clock:       now,
 		Metrics:     s.metrics,
 		AfterCommit: s.hooks.AfterCommit,
-	})
+		Events:      s.cfg.Events,
+	}
+	if ntf != nil {
+		srvOpts.Notify = ntf.apply
+	}
+	srv, err := server.New(srvOpts)
 	if err != nil {
 		return fmt.Errorf("s3front: %w", err)
 	}
@@ -264,7 +279,7 @@ func (s *Service) Run(ctx context.Context) (err error) {
 	// The relay runs beside the HTTP server; the S3 path never waits on it.
 	relayCtx, stopRelay := context.WithCancel(context.WithoutCancel(ctx))
 	relayDone := make(chan error, 1)
-	if err := s.startRelay(relayCtx, store, relayDone); err != nil {
+	if err := s.startRelay(relayCtx, store, evBus, ntf, relayDone); err != nil {
 		stopRelay()
 		_ = ln.Close()
 		return err
@@ -348,17 +363,15 @@ func (s *Service) openStore(ctx context.Context) (meta.Store, error) {
 }
 
 // startRelay ensures the events stream (retrying in the background while
-// NATS is unreachable) and then runs the outbox relay until ctx ends. The
-// relay's result (nil when ctx ended) is sent on done exactly once.
-func (s *Service) startRelay(ctx context.Context, store meta.Store, done chan<- error) error {
-	if s.set.JetStream == nil {
+// NATS is unreachable), then syncs the notification subscriptions (ntf,
+// retried in the background) and runs the outbox relay until ctx ends. The
+// relay's result (nil when ctx ended) is sent on done exactly once, after
+// the sync has ended too.
+func (s *Service) startRelay(ctx context.Context, store meta.Store, b *bus.Bus, ntf *notifier, done chan<- error) error {
+	if s.set.JetStream == nil || b == nil {
 		s.log.Warn("no JetStream: events stay in the outbox until a relay with NATS runs")
 		done <- nil
 		return nil
-	}
-	b, err := bus.New(s.set.JetStream, bus.Options{Logger: s.log})
-	if err != nil {
-		return fmt.Errorf("s3front: bus: %w", err)
 	}
 	relay, err := outbox.New(outbox.Config{
 		Store:        store,
@@ -397,9 +410,38 @@ func (s *Service) startRelay(ctx context.Context, store meta.Store, done chan<- 
 			}
 			wait = min(2*wait, 5*time.Second)
 		}
+		var wg sync.WaitGroup
+		syncCtx, stopSync := context.WithCancel(ctx)
+		if ntf != nil {
+			wg.Go(func() { s.syncNotifications(syncCtx, store, ntf) })
+		}
 		runErr = relay.Run(ctx)
+		stopSync()
+		wg.Wait()
 	}()
 	return nil
+}
+
+// syncNotifications copies every stored notification configuration into
+// the subscriptions key-value bucket, retrying with backoff until it
+// succeeds or ctx ends.
+func (s *Service) syncNotifications(ctx context.Context, store meta.Store, ntf *notifier) {
+	wait := 100 * time.Millisecond
+	for {
+		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		err := ntf.sync(sctx, store)
+		cancel()
+		if err == nil || ctx.Err() != nil {
+			return
+		}
+		s.log.Warn("notification subscriptions not synced yet; retrying", zap.Error(err), zap.Duration("wait", wait))
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 10*time.Second)
+	}
 }
 
 // Close stops a running Run and waits for it to return; before Run it

@@ -42,6 +42,12 @@ const (
 	InvalidDigest                                  ErrorCode = "InvalidDigest"
 	InvalidLocationConstraint                      ErrorCode = "InvalidLocationConstraint"
 	InvalidObjectState                             ErrorCode = "InvalidObjectState"
+	InvalidChunkSizeError                          ErrorCode = "InvalidChunkSizeError"
+	InvalidToken                                   ErrorCode = "InvalidToken"
+	RequestHeaderSectionTooLarge                   ErrorCode = "RequestHeaderSectionTooLarge"
+	BadRequest                                     ErrorCode = "BadRequest"
+	InvalidPartNumber                              ErrorCode = "InvalidPartNumber"
+	MalformedTrailerError                          ErrorCode = "MalformedTrailerError"
 	InvalidPart                                    ErrorCode = "InvalidPart"
 	InvalidPartOrder                               ErrorCode = "InvalidPartOrder"
 	InvalidRange                                   ErrorCode = "InvalidRange"
@@ -108,19 +114,25 @@ var codes = map[ErrorCode]codeInfo{
 	BucketNotEmpty:                          {http.StatusConflict, "The bucket you tried to delete is not empty."},
 	ConditionalRequestConflict:              {http.StatusConflict, "A conflicting operation occurred. If using PutObject you can retry the request."},
 	EntityTooLarge:                          {http.StatusBadRequest, "Your proposed upload exceeds the maximum allowed object size."},
-	EntityTooSmall:                          {http.StatusBadRequest, "Your proposed upload is smaller than the minimum allowed object size."},
+	EntityTooSmall:                          {http.StatusBadRequest, "Your proposed upload is smaller than the minimum allowed size"},
 	ExpiredToken:                            {http.StatusBadRequest, "The provided token has expired."},
 	IllegalLocationConstraintException:      {http.StatusBadRequest, "The specified location constraint cannot be used with this endpoint."},
 	IllegalVersioningConfigurationException: {http.StatusBadRequest, "The versioning configuration specified in the request is invalid."},
-	IncompleteBody:                          {http.StatusBadRequest, "You did not provide the number of bytes specified by the Content-Length HTTP header."},
+	IncompleteBody:                          {http.StatusBadRequest, "You did not provide the number of bytes specified by the Content-Length HTTP header"},
 	InternalError:                           {http.StatusInternalServerError, "We encountered an internal error. Please try again."},
-	InvalidAccessKeyID:                      {http.StatusForbidden, "The AWS access key ID you provided does not exist in our records."},
+	InvalidAccessKeyID:                      {http.StatusForbidden, "The AWS Access Key Id you provided does not exist in our records."},
 	InvalidArgument:                         {http.StatusBadRequest, "Invalid Argument"},
 	InvalidBucketName:                       {http.StatusBadRequest, "The specified bucket is not valid."},
 	InvalidBucketState:                      {http.StatusConflict, "The request is not valid with the current state of the bucket."},
 	InvalidDigest:                           {http.StatusBadRequest, "The Content-MD5 you specified is not valid."},
 	InvalidLocationConstraint:               {http.StatusBadRequest, "The specified location constraint is not valid."},
 	InvalidObjectState:                      {http.StatusForbidden, "The operation is not valid for the current state of the object."},
+	BadRequest:                              {http.StatusBadRequest, "Bad Request"},
+	InvalidToken:                            {http.StatusBadRequest, "The provided token is malformed or otherwise invalid."},
+	RequestHeaderSectionTooLarge:            {http.StatusBadRequest, "Your request header section exceeds the maximum allowed size."},
+	InvalidChunkSizeError:                   {http.StatusBadRequest, "Only the last chunk is allowed to have a size less than 8192 bytes"},
+	InvalidPartNumber:                       {http.StatusRequestedRangeNotSatisfiable, "The requested partnumber is not satisfiable"},
+	MalformedTrailerError:                   {http.StatusBadRequest, "The request contained trailing data that was not well-formed or did not conform to our published schema."},
 	InvalidPart:                             {http.StatusBadRequest, "One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not match the part's entity tag."},
 	InvalidPartOrder:                        {http.StatusBadRequest, "The list of parts was not in ascending order. Parts must be ordered by part number."},
 	InvalidRange:                            {http.StatusRequestedRangeNotSatisfiable, "The requested range is not satisfiable"},
@@ -133,7 +145,7 @@ var codes = map[ErrorCode]codeInfo{
 	MalformedPolicy:                         {http.StatusBadRequest, "The policy document is malformed."},
 	MalformedXML:                            {http.StatusBadRequest, "The XML you provided was not well-formed or did not validate against our published schema."},
 	MaxMessageLengthExceeded:                {http.StatusBadRequest, "Your request was too big."},
-	MetadataTooLarge:                        {http.StatusBadRequest, "Your metadata headers exceed the maximum allowed metadata size."},
+	MetadataTooLarge:                        {http.StatusBadRequest, "Your metadata headers exceed the maximum allowed metadata size"},
 	MethodNotAllowed:                        {http.StatusMethodNotAllowed, "The specified method is not allowed against this resource."},
 	MissingContentLength:                    {http.StatusLengthRequired, "You must provide the Content-Length HTTP header."},
 	MissingRequestBodyError:                 {http.StatusBadRequest, "Request Body is empty"},
@@ -145,7 +157,7 @@ var codes = map[ErrorCode]codeInfo{
 	NoSuchLifecycleConfiguration:            {http.StatusNotFound, "The lifecycle configuration does not exist"},
 	NoSuchPublicAccessBlockConfiguration:    {http.StatusNotFound, "The public access block configuration was not found"},
 	NoSuchTagSet:                            {http.StatusNotFound, "The TagSet does not exist"},
-	NoSuchUpload:                            {http.StatusNotFound, "The specified multipart upload does not exist. The upload ID might not be valid, or the multipart upload might have been aborted or completed."},
+	NoSuchUpload:                            {http.StatusNotFound, "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed."},
 	NoSuchVersion:                           {http.StatusNotFound, "The specified version does not exist."},
 	NoSuchWebsiteConfiguration:              {http.StatusNotFound, "The specified bucket does not have a website configuration"},
 	NotImplemented:                          {http.StatusNotImplemented, "A header or query you provided implies functionality that is not implemented."},

@@ -171,6 +171,13 @@ type messager interface {
 	Message() string
 }
 
+// fielder is optionally implemented next to coder to supply extra error
+// body elements as name/value pairs; ArgumentName and ArgumentValue fill
+// those fields, other names become Fields.
+type fielder interface {
+	BodyFields() [][2]string
+}
+
 // As converts any error to the *Error that WriteError would send, without
 // logging:
 //   - an *Error anywhere in err's chain is returned as is;
@@ -198,6 +205,18 @@ func As(err error) (e *Error, known bool) {
 			out := &Error{Code: ec, Cause: err}
 			if m, ok := c.(messager); ok {
 				out.Message = m.Message()
+			}
+			if f, ok := c.(fielder); ok {
+				for _, nv := range f.BodyFields() {
+					switch nv[0] {
+					case "ArgumentName":
+						out.ArgumentName = nv[1]
+					case "ArgumentValue":
+						out.ArgumentValue = nv[1]
+					default:
+						out.Fields = append(out.Fields, Field{Name: nv[0], Value: nv[1]})
+					}
+				}
 			}
 			return out, true
 		}

@@ -29,6 +29,14 @@ type Bucket struct {
 type CreateBucketConfiguration struct {
 	XMLName            xml.Name `xml:"CreateBucketConfiguration"`
 	LocationConstraint string   `xml:"LocationConstraint,omitempty"`
+	// Tags, when present, become the bucket's tag set (as
+	// PutBucketTagging would set it).
+	Tags *TagSet `xml:"Tags,omitempty"`
+}
+
+// TagSet is a list of <Tag> elements.
+type TagSet struct {
+	Tags []Tag `xml:"Tag"`
 }
 
 // MarshalXML writes the document with the S3 namespace.
@@ -52,6 +60,12 @@ func (c *CreateBucketConfiguration) Validate() error {
 	for _, r := range lc {
 		if !unicode.IsPrint(r) || unicode.IsSpace(r) {
 			return s3err.New(s3err.InvalidLocationConstraint, "The specified location-constraint is not valid.")
+		}
+	}
+	if c.Tags != nil {
+		t := Tagging{TagSet: c.Tags.Tags}
+		if err := t.Validate(MaxBucketTags); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -126,10 +126,10 @@ var awsExamples = []struct {
 	{"Delete", &Delete{}, `<Delete xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Quiet>true</Quiet><Object><Key>sample1.txt</Key></Object><Object><Key>sample2.txt</Key><VersionId>OYcLXagmS.WaD..oyH4KRguB95_YhLs7</VersionId></Object></Delete>`},
 	{"CompleteMultipartUpload", &CompleteMultipartUpload{}, `<CompleteMultipartUpload xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Part><PartNumber>1</PartNumber><ETag>"a54357aff0632cce46d942af68356b38"</ETag></Part><Part><PartNumber>2</PartNumber><ETag>"0c78aef83f66abc1fa1e8477f296d394"</ETag><ChecksumCRC64NVME>AAAAAAAAAAA=</ChecksumCRC64NVME></Part></CompleteMultipartUpload>`},
 	{"NotificationConfiguration", &NotificationConfiguration{}, `<NotificationConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/">
-  <TopicConfiguration><Id>t</Id><Topic>arn:aws:sns:us-east-1:356671443308:s3notificationtopic2</Topic><Event>s3:ReducedRedundancyLostObject</Event></TopicConfiguration>
-  <QueueConfiguration><Id>ObjectCreatedEvents</Id><Queue>arn:aws:sqs:us-east-1:356671443308:s3notificationqueue</Queue><Event>s3:ObjectCreated:*</Event>
+  <TopicConfiguration><Id>t</Id><Topic>arn:sluice:nats::s3.notification.topic2</Topic><Event>s3:ReducedRedundancyLostObject</Event></TopicConfiguration>
+  <QueueConfiguration><Id>ObjectCreatedEvents</Id><Queue>arn:sluice:webhook::s3notificationqueue</Queue><Event>s3:ObjectCreated:*</Event>
     <Filter><S3Key><FilterRule><Name>prefix</Name><Value>images/</Value></FilterRule></S3Key><S3Tags><FilterRule><Name>team</Name><Value>ml</Value></FilterRule></S3Tags><S3Metadata><FilterRule><Name>x-amz-meta-a</Name><Value>b</Value></FilterRule></S3Metadata></Filter></QueueConfiguration>
-  <CloudFunctionConfiguration><Id>f</Id><CloudFunction>arn:aws:lambda:us-west-2:35667example:function:CreateThumbnail</CloudFunction><Event>s3:ObjectCreated:Put</Event></CloudFunctionConfiguration>
+  <CloudFunctionConfiguration><Id>f</Id><CloudFunction>arn:sluice:function::CreateThumbnail</CloudFunction><Event>s3:ObjectCreated:Put</Event></CloudFunctionConfiguration>
   <EventBridgeConfiguration></EventBridgeConfiguration>
 </NotificationConfiguration>`},
 	{"ReplicationConfiguration", &ReplicationConfiguration{}, `<ReplicationConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/">
@@ -275,7 +275,7 @@ func TestRequestRoundTrip(t *testing.T) {
 		{"Versioning", VersioningConfiguration{Status: StatusSuspended}, parsers["Versioning"]},
 		{"CreateBucket", CreateBucketConfiguration{LocationConstraint: "local-fs"}, parsers["CreateBucketConfiguration"]},
 		{"Notification", NotificationConfiguration{
-			QueueConfigurations: []QueueConfiguration{{ID: "q", Queue: "arn:sluice:webhook:::hook", Events: []string{"s3:ObjectCreated:*"},
+			QueueConfigurations: []QueueConfiguration{{ID: "q", Queue: "arn:sluice:webhook::hook", Events: []string{"s3:ObjectCreated:*"},
 				Filter: &NotificationFilter{S3Key: &FilterRules{Rules: []FilterRule{{"suffix", ".png"}}}}}},
 			EventBridgeConfiguration: &EventBridgeConfiguration{},
 		}, parsers["Notification"]},

@@ -3,6 +3,7 @@ package s3xml
 import (
 	"encoding/xml"
 	"io"
+	"strconv"
 
 	"github.com/sluice-io/sluice/s3front/s3err"
 )
@@ -48,11 +49,17 @@ type CompletedPart struct {
 // InvalidArgument (part number out of range), InvalidPartOrder.
 func (c *CompleteMultipartUpload) Validate() error {
 	if len(c.Parts) == 0 {
-		return s3err.New(s3err.MalformedXML, "You must specify at least one part.")
+		return s3err.New(s3err.MalformedXML, "") // AWS sends the default message
 	}
 	prev := 0
 	for _, p := range c.Parts {
-		if p.PartNumber < MinPartNumber || p.PartNumber > MaxPartNumber {
+		if p.PartNumber == 0 { // absent (AWS answers a missing PartNumber so)
+			return s3err.New(s3err.MalformedXML, "")
+		}
+		if p.PartNumber < MinPartNumber {
+			return s3err.New(s3err.InvalidArgument, "PartNumber must be >= 1").WithArgument("PartNumber", strconv.Itoa(p.PartNumber))
+		}
+		if p.PartNumber > MaxPartNumber {
 			return s3err.Newf(s3err.InvalidArgument, "Part number must be an integer between %d and %d, inclusive.", MinPartNumber, MaxPartNumber).
 				WithArgument("PartNumber", "")
 		}
@@ -60,7 +67,7 @@ func (c *CompleteMultipartUpload) Validate() error {
 			return s3err.New(s3err.InvalidPartOrder, "")
 		}
 		if p.ETag == "" {
-			return s3err.New(s3err.MalformedXML, "Every part must have an ETag.")
+			return s3err.New(s3err.MalformedXML, "")
 		}
 		prev = p.PartNumber
 	}

@@ -3,8 +3,11 @@ package s3xml
 import (
 	"encoding/xml"
 	"io"
+	"slices"
 	"strings"
 
+	"github.com/sluice-io/sluice/events/deliver"
+	"github.com/sluice-io/sluice/events/filter"
 	"github.com/sluice-io/sluice/s3front/s3err"
 )
 
@@ -183,7 +186,9 @@ func (n *NotificationConfiguration) Targets() []Target {
 // Validate checks the configuration:
 //   - at most MaxNotificationConfigurations configurations;
 //   - Ids at most MaxNotificationIDLen bytes and unique when set;
-//   - every ARN has the form arn:partition:service:region:account:resource;
+//   - every ARN is a Sluice target ARN (deliver.ParseARN:
+//     arn:sluice:{webhook,function,nats}::<name>); whether it names a
+//     configured target is the server's check;
 //   - at least one Event, each a valid event name (ValidEventName), no
 //     duplicates;
 //   - S3Key rules named prefix or suffix (any case), each at most once,
@@ -208,8 +213,8 @@ func (n *NotificationConfiguration) Validate() error {
 			}
 			ids[t.ID] = struct{}{}
 		}
-		if !validARN(t.ARN) {
-			return s3err.New(s3err.InvalidArgument, "The ARN is not well formed.").WithArgument(t.Kind, t.ARN)
+		if _, err := deliver.ParseARN(t.ARN); err != nil {
+			return UnknownDestination(t.ARN, "The ARN is not well formed").WithCause(err)
 		}
 		if len(t.Events) == 0 {
 			return s3err.New(s3err.InvalidArgument, "A notification configuration must name at least one event.").WithArgument("Event", "")
@@ -273,11 +278,42 @@ func (f *NotificationFilter) validate() error {
 	return nil
 }
 
-// validARN reports whether s looks like arn:partition:service:region:
-// account:resource with non-empty partition, service and resource.
-func validARN(s string) bool {
-	parts := strings.SplitN(s, ":", 6)
-	return len(parts) == 6 && parts[0] == "arn" && parts[1] != "" && parts[2] != "" && parts[5] != ""
+// UnknownDestination is the error AWS answers for a configuration naming a
+// destination it cannot use: InvalidArgument "Unable to validate the
+// following destination configurations", with the ARN as ArgumentName and
+// why as ArgumentValue.
+func UnknownDestination(arn, why string) *s3err.Error {
+	return s3err.New(s3err.InvalidArgument, "Unable to validate the following destination configurations").WithArgument(arn, why)
+}
+
+// Subscriptions returns n's configurations as the delivery subscriptions
+// of bucket, in document order (topics, queues, functions): the Id, the
+// target ARN, the event patterns and the S3Key, S3Tags and S3Metadata
+// rules. It validates nothing; call Validate first.
+func (n *NotificationConfiguration) Subscriptions(bucket string) []deliver.Subscription {
+	var out []deliver.Subscription
+	for _, t := range n.Targets() {
+		rule := filter.Rule{ID: t.ID, Events: slices.Clone(t.Events)}
+		if f := t.Filter; f != nil {
+			if f.S3Key != nil {
+				for _, r := range f.S3Key.Rules {
+					rule.Key = append(rule.Key, filter.FilterRule{Name: strings.ToLower(r.Name), Value: r.Value})
+				}
+			}
+			if f.S3Tags != nil {
+				for _, r := range f.S3Tags.Rules {
+					rule.Tags = append(rule.Tags, filter.FilterRule(r))
+				}
+			}
+			if f.S3Metadata != nil {
+				for _, r := range f.S3Metadata.Rules {
+					rule.Metadata = append(rule.Metadata, filter.FilterRule(r))
+				}
+			}
+		}
+		out = append(out, deliver.Subscription{Bucket: bucket, ID: t.ID, TargetARN: t.ARN, Rule: rule})
+	}
+	return out
 }
 
 // ParseNotificationConfiguration reads a PutBucketNotificationConfiguration

@@ -88,7 +88,9 @@ var parseCases = []parseCase{
 	{"complete no parts", "CompleteMultipartUpload", `<CompleteMultipartUpload></CompleteMultipartUpload>`, s3err.MalformedXML},
 	{"complete descending", "CompleteMultipartUpload", `<CompleteMultipartUpload><Part><PartNumber>2</PartNumber><ETag>a</ETag></Part><Part><PartNumber>1</PartNumber><ETag>b</ETag></Part></CompleteMultipartUpload>`, s3err.InvalidPartOrder},
 	{"complete duplicate", "CompleteMultipartUpload", `<CompleteMultipartUpload><Part><PartNumber>2</PartNumber><ETag>a</ETag></Part><Part><PartNumber>2</PartNumber><ETag>b</ETag></Part></CompleteMultipartUpload>`, s3err.InvalidPartOrder},
-	{"complete part zero", "CompleteMultipartUpload", `<CompleteMultipartUpload><Part><PartNumber>0</PartNumber><ETag>a</ETag></Part></CompleteMultipartUpload>`, s3err.InvalidArgument},
+	{"complete part zero", "CompleteMultipartUpload", `<CompleteMultipartUpload><Part><PartNumber>0</PartNumber><ETag>a</ETag></Part></CompleteMultipartUpload>`, s3err.MalformedXML},
+	{"complete part missing", "CompleteMultipartUpload", `<CompleteMultipartUpload><Part><ETag>a</ETag></Part></CompleteMultipartUpload>`, s3err.MalformedXML},
+	{"complete part negative", "CompleteMultipartUpload", `<CompleteMultipartUpload><Part><PartNumber>-4</PartNumber><ETag>a</ETag></Part></CompleteMultipartUpload>`, s3err.InvalidArgument},
 	{"complete part 10001", "CompleteMultipartUpload", `<CompleteMultipartUpload><Part><PartNumber>10001</PartNumber><ETag>a</ETag></Part></CompleteMultipartUpload>`, s3err.InvalidArgument},
 	{"complete missing etag", "CompleteMultipartUpload", `<CompleteMultipartUpload><Part><PartNumber>1</PartNumber></Part></CompleteMultipartUpload>`, s3err.MalformedXML},
 	{"complete bad number", "CompleteMultipartUpload", `<CompleteMultipartUpload><Part><PartNumber>one</PartNumber><ETag>a</ETag></Part></CompleteMultipartUpload>`, s3err.MalformedXML},
@@ -98,9 +100,9 @@ var parseCases = []parseCase{
 	{"object tags ok", "ObjectTagging", `<Tagging ` + ns + `><TagSet><Tag><Key>project</Key><Value>blue sky</Value></Tag><Tag><Key>a+b=c.d_e:f/g@h-i</Key><Value></Value></Tag></TagSet></Tagging>`, ""},
 	{"object tags empty set", "ObjectTagging", `<Tagging><TagSet/></Tagging>`, ""},
 	{"object tags 10", "ObjectTagging", `<Tagging><TagSet>` + tags(10) + `</TagSet></Tagging>`, ""},
-	{"object tags 11", "ObjectTagging", `<Tagging><TagSet>` + tags(11) + `</TagSet></Tagging>`, s3err.InvalidTag},
+	{"object tags 11", "ObjectTagging", `<Tagging><TagSet>` + tags(11) + `</TagSet></Tagging>`, s3err.BadRequest},
 	{"bucket tags 50", "BucketTagging", `<Tagging><TagSet>` + tags(50) + `</TagSet></Tagging>`, ""},
-	{"bucket tags 51", "BucketTagging", `<Tagging><TagSet>` + tags(51) + `</TagSet></Tagging>`, s3err.InvalidTag},
+	{"bucket tags 51", "BucketTagging", `<Tagging><TagSet>` + tags(51) + `</TagSet></Tagging>`, s3err.BadRequest},
 	{"tags duplicate key", "ObjectTagging", `<Tagging><TagSet><Tag><Key>a</Key><Value>1</Value></Tag><Tag><Key>a</Key><Value>2</Value></Tag></TagSet></Tagging>`, s3err.InvalidTag},
 	{"tag key 128 runes", "ObjectTagging", `<Tagging><TagSet><Tag><Key>` + repeat("é", 128) + `</Key><Value>v</Value></Tag></TagSet></Tagging>`, ""},
 	{"tag key 129", "ObjectTagging", `<Tagging><TagSet><Tag><Key>` + repeat("k", 129) + `</Key><Value>v</Value></Tag></TagSet></Tagging>`, s3err.InvalidTag},
@@ -127,6 +129,9 @@ var parseCases = []parseCase{
 	{"create location", "CreateBucketConfiguration", `<CreateBucketConfiguration ` + ns + `><LocationConstraint>eu-west-1</LocationConstraint></CreateBucketConfiguration>`, ""},
 	{"create empty location", "CreateBucketConfiguration", `<CreateBucketConfiguration><LocationConstraint/></CreateBucketConfiguration>`, ""},
 	{"create location with space", "CreateBucketConfiguration", `<CreateBucketConfiguration><LocationConstraint>eu west</LocationConstraint></CreateBucketConfiguration>`, s3err.InvalidLocationConstraint},
+	{"create with tags", "CreateBucketConfiguration", `<CreateBucketConfiguration><Tags><Tag><Key>a</Key><Value>b</Value></Tag></Tags></CreateBucketConfiguration>`, ""},
+	{"create with a bad tag", "CreateBucketConfiguration", `<CreateBucketConfiguration><Tags><Tag><Key>a!</Key><Value>b</Value></Tag></Tags></CreateBucketConfiguration>`, s3err.InvalidTag},
+	{"create with 51 tags", "CreateBucketConfiguration", `<CreateBucketConfiguration><Tags>` + tags(51) + `</Tags></CreateBucketConfiguration>`, s3err.BadRequest},
 	{"create location too long", "CreateBucketConfiguration", `<CreateBucketConfiguration><LocationConstraint>` + repeat("a", 256) + `</LocationConstraint></CreateBucketConfiguration>`, s3err.InvalidLocationConstraint},
 	{"create wrong root", "CreateBucketConfiguration", `<LocationConstraint>eu</LocationConstraint>`, s3err.MalformedXML},
 	{"create not XML", "CreateBucketConfiguration", `eu-west-1`, s3err.MalformedXML},
@@ -134,25 +139,26 @@ var parseCases = []parseCase{
 	// Notification
 	{"notification empty", "Notification", `<NotificationConfiguration ` + ns + `/>`, ""},
 	{"notification full", "Notification", `<NotificationConfiguration>
-  <TopicConfiguration><Id>t1</Id><Topic>arn:aws:sns:us-east-1:123456789012:topic</Topic><Event>s3:ObjectCreated:*</Event><Event>s3:ObjectRemoved:Delete</Event>
+  <TopicConfiguration><Id>t1</Id><Topic>arn:sluice:nats::jobs.images</Topic><Event>s3:ObjectCreated:*</Event><Event>s3:ObjectRemoved:Delete</Event>
     <Filter><S3Key><FilterRule><Name>prefix</Name><Value>images/</Value></FilterRule><FilterRule><Name>Suffix</Name><Value>.jpg</Value></FilterRule></S3Key></Filter></TopicConfiguration>
-  <QueueConfiguration><Id>q1</Id><Queue>arn:sluice:webhook:local::thumbs</Queue><Event>s3:ObjectCreated:Put</Event>
+  <QueueConfiguration><Id>q1</Id><Queue>arn:sluice:webhook::thumbs</Queue><Event>s3:ObjectCreated:Put</Event>
     <Filter><S3Tags><FilterRule><Name>team</Name><Value>ml</Value></FilterRule></S3Tags><S3Metadata><FilterRule><Name>x-amz-meta-kind</Name><Value>raw</Value></FilterRule></S3Metadata></Filter></QueueConfiguration>
-  <CloudFunctionConfiguration><CloudFunction>arn:aws:lambda:us-east-1:123456789012:function:f</CloudFunction><Event>s3:LifecycleExpiration:*</Event></CloudFunctionConfiguration>
+  <CloudFunctionConfiguration><CloudFunction>arn:sluice:function::f</CloudFunction><Event>s3:LifecycleExpiration:*</Event></CloudFunctionConfiguration>
   <EventBridgeConfiguration/>
 </NotificationConfiguration>`, ""},
-	{"notification unknown event", "Notification", `<NotificationConfiguration><QueueConfiguration><Queue>arn:aws:sqs:r:1:q</Queue><Event>s3:ObjectCreated:Sideways</Event></QueueConfiguration></NotificationConfiguration>`, s3err.InvalidArgument},
-	{"notification event without prefix", "Notification", `<NotificationConfiguration><QueueConfiguration><Queue>arn:aws:sqs:r:1:q</Queue><Event>ObjectCreated:Put</Event></QueueConfiguration></NotificationConfiguration>`, s3err.InvalidArgument},
-	{"notification no event", "Notification", `<NotificationConfiguration><QueueConfiguration><Queue>arn:aws:sqs:r:1:q</Queue></QueueConfiguration></NotificationConfiguration>`, s3err.InvalidArgument},
-	{"notification duplicate event", "Notification", `<NotificationConfiguration><QueueConfiguration><Queue>arn:aws:sqs:r:1:q</Queue><Event>s3:ObjectCreated:*</Event><Event>s3:ObjectCreated:*</Event></QueueConfiguration></NotificationConfiguration>`, s3err.InvalidArgument},
-	{"notification duplicate id", "Notification", `<NotificationConfiguration><QueueConfiguration><Id>a</Id><Queue>arn:aws:sqs:r:1:q</Queue><Event>s3:ObjectCreated:*</Event></QueueConfiguration><TopicConfiguration><Id>a</Id><Topic>arn:aws:sns:r:1:t</Topic><Event>s3:ObjectCreated:*</Event></TopicConfiguration></NotificationConfiguration>`, s3err.InvalidArgument},
+	{"notification unknown event", "Notification", `<NotificationConfiguration><QueueConfiguration><Queue>arn:sluice:webhook::q</Queue><Event>s3:ObjectCreated:Sideways</Event></QueueConfiguration></NotificationConfiguration>`, s3err.InvalidArgument},
+	{"notification event without prefix", "Notification", `<NotificationConfiguration><QueueConfiguration><Queue>arn:sluice:webhook::q</Queue><Event>ObjectCreated:Put</Event></QueueConfiguration></NotificationConfiguration>`, s3err.InvalidArgument},
+	{"notification no event", "Notification", `<NotificationConfiguration><QueueConfiguration><Queue>arn:sluice:webhook::q</Queue></QueueConfiguration></NotificationConfiguration>`, s3err.InvalidArgument},
+	{"notification duplicate event", "Notification", `<NotificationConfiguration><QueueConfiguration><Queue>arn:sluice:webhook::q</Queue><Event>s3:ObjectCreated:*</Event><Event>s3:ObjectCreated:*</Event></QueueConfiguration></NotificationConfiguration>`, s3err.InvalidArgument},
+	{"notification duplicate id", "Notification", `<NotificationConfiguration><QueueConfiguration><Id>a</Id><Queue>arn:sluice:webhook::q</Queue><Event>s3:ObjectCreated:*</Event></QueueConfiguration><TopicConfiguration><Id>a</Id><Topic>arn:sluice:nats::t.x</Topic><Event>s3:ObjectCreated:*</Event></TopicConfiguration></NotificationConfiguration>`, s3err.InvalidArgument},
 	{"notification bad arn", "Notification", `<NotificationConfiguration><QueueConfiguration><Queue>my-queue</Queue><Event>s3:ObjectCreated:*</Event></QueueConfiguration></NotificationConfiguration>`, s3err.InvalidArgument},
+	{"notification aws arn", "Notification", `<NotificationConfiguration><QueueConfiguration><Queue>arn:aws:sqs:us-east-1:123456789012:q</Queue><Event>s3:ObjectCreated:*</Event></QueueConfiguration></NotificationConfiguration>`, s3err.InvalidArgument},
 	{"notification missing arn", "Notification", `<NotificationConfiguration><TopicConfiguration><Event>s3:ObjectCreated:*</Event></TopicConfiguration></NotificationConfiguration>`, s3err.InvalidArgument},
-	{"notification bad rule name", "Notification", `<NotificationConfiguration><QueueConfiguration><Queue>arn:aws:sqs:r:1:q</Queue><Event>s3:ObjectCreated:*</Event><Filter><S3Key><FilterRule><Name>contains</Name><Value>x</Value></FilterRule></S3Key></Filter></QueueConfiguration></NotificationConfiguration>`, s3err.InvalidArgument},
-	{"notification prefix twice", "Notification", `<NotificationConfiguration><QueueConfiguration><Queue>arn:aws:sqs:r:1:q</Queue><Event>s3:ObjectCreated:*</Event><Filter><S3Key><FilterRule><Name>prefix</Name><Value>a</Value></FilterRule><FilterRule><Name>Prefix</Name><Value>b</Value></FilterRule></S3Key></Filter></QueueConfiguration></NotificationConfiguration>`, s3err.InvalidArgument},
-	{"notification tag rule no name", "Notification", `<NotificationConfiguration><QueueConfiguration><Queue>arn:aws:sqs:r:1:q</Queue><Event>s3:ObjectCreated:*</Event><Filter><S3Tags><FilterRule><Name></Name><Value>a</Value></FilterRule></S3Tags></Filter></QueueConfiguration></NotificationConfiguration>`, s3err.InvalidArgument},
-	{"notification metadata rule twice", "Notification", `<NotificationConfiguration><QueueConfiguration><Queue>arn:aws:sqs:r:1:q</Queue><Event>s3:ObjectCreated:*</Event><Filter><S3Metadata><FilterRule><Name>m</Name><Value>a</Value></FilterRule><FilterRule><Name>m</Name><Value>b</Value></FilterRule></S3Metadata></Filter></QueueConfiguration></NotificationConfiguration>`, s3err.InvalidArgument},
-	{"notification long id", "Notification", `<NotificationConfiguration><QueueConfiguration><Id>` + repeat("i", 256) + `</Id><Queue>arn:aws:sqs:r:1:q</Queue><Event>s3:ObjectCreated:*</Event></QueueConfiguration></NotificationConfiguration>`, s3err.InvalidArgument},
+	{"notification bad rule name", "Notification", `<NotificationConfiguration><QueueConfiguration><Queue>arn:sluice:webhook::q</Queue><Event>s3:ObjectCreated:*</Event><Filter><S3Key><FilterRule><Name>contains</Name><Value>x</Value></FilterRule></S3Key></Filter></QueueConfiguration></NotificationConfiguration>`, s3err.InvalidArgument},
+	{"notification prefix twice", "Notification", `<NotificationConfiguration><QueueConfiguration><Queue>arn:sluice:webhook::q</Queue><Event>s3:ObjectCreated:*</Event><Filter><S3Key><FilterRule><Name>prefix</Name><Value>a</Value></FilterRule><FilterRule><Name>Prefix</Name><Value>b</Value></FilterRule></S3Key></Filter></QueueConfiguration></NotificationConfiguration>`, s3err.InvalidArgument},
+	{"notification tag rule no name", "Notification", `<NotificationConfiguration><QueueConfiguration><Queue>arn:sluice:webhook::q</Queue><Event>s3:ObjectCreated:*</Event><Filter><S3Tags><FilterRule><Name></Name><Value>a</Value></FilterRule></S3Tags></Filter></QueueConfiguration></NotificationConfiguration>`, s3err.InvalidArgument},
+	{"notification metadata rule twice", "Notification", `<NotificationConfiguration><QueueConfiguration><Queue>arn:sluice:webhook::q</Queue><Event>s3:ObjectCreated:*</Event><Filter><S3Metadata><FilterRule><Name>m</Name><Value>a</Value></FilterRule><FilterRule><Name>m</Name><Value>b</Value></FilterRule></S3Metadata></Filter></QueueConfiguration></NotificationConfiguration>`, s3err.InvalidArgument},
+	{"notification long id", "Notification", `<NotificationConfiguration><QueueConfiguration><Id>` + repeat("i", 256) + `</Id><Queue>arn:sluice:webhook::q</Queue><Event>s3:ObjectCreated:*</Event></QueueConfiguration></NotificationConfiguration>`, s3err.InvalidArgument},
 	{"notification wrong root", "Notification", `<NotificationConfigurations/>`, s3err.MalformedXML},
 
 	// Replication
@@ -372,7 +378,7 @@ func TestParsedValues(t *testing.T) {
 		t.Fatal(err)
 	}
 	targets := n.Targets()
-	if len(targets) != 3 || targets[0].Kind != "Topic" || targets[1].ARN != "arn:sluice:webhook:local::thumbs" || n.EventBridgeConfiguration == nil {
+	if len(targets) != 3 || targets[0].Kind != "Topic" || targets[1].ARN != "arn:sluice:webhook::thumbs" || n.EventBridgeConfiguration == nil {
 		t.Errorf("targets %+v", targets)
 	}
 	if p, s := targets[0].Filter.KeyFilter(); p != "images/" || s != ".jpg" {
@@ -435,11 +441,13 @@ func TestParseTaggingHeader(t *testing.T) {
 		{"a=1", []Tag{{"a", "1"}}, ""},
 		{"project=blue%20sky&team=a%2Bb&empty=", []Tag{{"project", "blue sky"}, {"team", "a+b"}, {"empty", ""}}, ""},
 		{"novalue", []Tag{{"novalue", ""}}, ""},
-		{"a=1&a=2", nil, s3err.InvalidTag},
+		{"a=1&a=2", nil, s3err.InvalidArgument},
+		{"a=1&b=%21", nil, s3err.InvalidTag},
 		{"%zz=1", nil, s3err.InvalidArgument},
-		{"=v", nil, s3err.InvalidTag},
+		{"=v", nil, s3err.InvalidArgument},
+		{"=", nil, s3err.InvalidArgument},
 		{"aws%3Ax=1", nil, s3err.InvalidTag},
-		{strings.Repeat("k=v&", 0) + tagsHeader(11), nil, s3err.InvalidTag},
+		{strings.Repeat("k=v&", 0) + tagsHeader(11), nil, s3err.BadRequest},
 		{tagsHeader(10), nil, ""},
 	}
 	for _, tt := range tests {

@@ -55,10 +55,10 @@ func (t *Tagging) Map() map[string]string {
 
 // Validate checks the tag set against maxTags (MaxObjectTags or
 // MaxBucketTags) and ValidateTags.
-// Errors (*s3err.Error): InvalidTag.
+// Errors (*s3err.Error): BadRequest for too many tags (as AWS), InvalidTag.
 func (t *Tagging) Validate(maxTags int) error {
 	if len(t.TagSet) > maxTags {
-		return s3err.Newf(s3err.InvalidTag, "Cannot have more than %d tags.", maxTags)
+		return tooManyTags(maxTags)
 	}
 	return ValidateTags(t.TagSet)
 }
@@ -75,7 +75,7 @@ func ValidateTags(tags []Tag) error {
 			return err
 		}
 		if _, dup := seen[tag.Key]; dup {
-			return s3err.New(s3err.InvalidTag, "Cannot provide multiple Tags with the same key.").WithArgument("TagKey", tag.Key)
+			return s3err.New(s3err.InvalidTag, "Cannot provide multiple Tags with the same key").WithArgument("TagKey", tag.Key)
 		}
 		seen[tag.Key] = struct{}{}
 	}
@@ -87,13 +87,13 @@ func ValidateTags(tags []Tag) error {
 func ValidateTag(tag Tag) error {
 	n := utf8.RuneCountInString(tag.Key)
 	if n == 0 || n > MaxTagKeyLen || !validTagText(tag.Key) {
-		return s3err.New(s3err.InvalidTag, "The TagKey you have provided is invalid.")
+		return s3err.New(s3err.InvalidTag, "The TagKey you have provided is invalid")
 	}
 	if strings.HasPrefix(strings.ToLower(tag.Key), "aws:") {
 		return s3err.New(s3err.InvalidTag, "Your TagKey cannot be prefixed with aws:")
 	}
 	if utf8.RuneCountInString(tag.Value) > MaxTagValueLen || !validTagText(tag.Value) {
-		return s3err.New(s3err.InvalidTag, "The TagValue you have provided is invalid.")
+		return s3err.New(s3err.InvalidTag, "The TagValue you have provided is invalid")
 	}
 	return nil
 }
@@ -141,17 +141,30 @@ func parseTagging(r io.Reader, maxTags int) (*Tagging, error) {
 	return t, nil
 }
 
+// tooManyTags is AWS's answer to a tag set over the limit.
+func tooManyTags(maxTags int) *s3err.Error {
+	if maxTags == MaxBucketTags {
+		return s3err.Newf(s3err.BadRequest, "Bucket tag count cannot be greater than %d", maxTags)
+	}
+	return s3err.Newf(s3err.BadRequest, "Object tags cannot be greater than %d", maxTags)
+}
+
 // ParseTaggingHeader reads the x-amz-tagging request header (URL query
 // encoding, "k1=v1&k2=v2") of PutObject, CopyObject and
 // CreateMultipartUpload. The order of tags is kept. An empty header yields
 // no tags. It allows MaxObjectTags tags.
-// Errors (*s3err.Error): InvalidArgument for bad encoding, InvalidTag for
-// invalid or duplicate tags.
+// Errors (*s3err.Error): InvalidArgument for bad encoding, an empty key or
+// a key given twice (as AWS), BadRequest for too many tags, InvalidTag for
+// invalid tags.
 func ParseTaggingHeader(h string) ([]Tag, error) {
 	if h == "" {
 		return nil, nil
 	}
+	badHeader := func() error {
+		return s3err.New(s3err.InvalidArgument, "The header 'x-amz-tagging' shall be encoded as UTF-8 then URLEncoded URL query parameters without tag name duplicates.").WithArgument("x-amz-tagging", "")
+	}
 	var tags []Tag
+	seen := map[string]bool{}
 	for part := range strings.SplitSeq(h, "&") {
 		if part == "" {
 			continue
@@ -159,12 +172,13 @@ func ParseTaggingHeader(h string) ([]Tag, error) {
 		k, v, _ := strings.Cut(part, "=")
 		key, err1 := url.QueryUnescape(k)
 		value, err2 := url.QueryUnescape(v)
-		if err1 != nil || err2 != nil {
-			return nil, s3err.New(s3err.InvalidArgument, "The header 'x-amz-tagging' shall be encoded as UTF-8 then URLEncoded URL query parameters without tag name duplicates.").WithArgument("x-amz-tagging", "")
+		if err1 != nil || err2 != nil || key == "" || seen[key] {
+			return nil, badHeader()
 		}
+		seen[key] = true
 		tags = append(tags, Tag{Key: key, Value: value})
 		if len(tags) > MaxObjectTags {
-			return nil, s3err.Newf(s3err.InvalidTag, "Cannot have more than %d tags.", MaxObjectTags)
+			return nil, tooManyTags(MaxObjectTags)
 		}
 	}
 	if err := ValidateTags(tags); err != nil {

@@ -232,6 +232,29 @@ type Checksums struct {
 	ChecksumCRC64NVME string `xml:"ChecksumCRC64NVME,omitempty"`
 	ChecksumSHA1      string `xml:"ChecksumSHA1,omitempty"`
 	ChecksumSHA256    string `xml:"ChecksumSHA256,omitempty"`
+	ChecksumSHA512    string `xml:"ChecksumSHA512,omitempty"`
+	ChecksumMD5       string `xml:"ChecksumMD5,omitempty"`
+	ChecksumXXHASH64  string `xml:"ChecksumXXHASH64,omitempty"`
+	ChecksumXXHASH3   string `xml:"ChecksumXXHASH3,omitempty"`
+	ChecksumXXHASH128 string `xml:"ChecksumXXHASH128,omitempty"`
+}
+
+// ByAlgorithm returns the checksums that are set, by algorithm name
+// (CRC32, CRC32C, CRC64NVME, SHA1, SHA256, SHA512, MD5, XXHASH64,
+// XXHASH3, XXHASH128), in that order.
+func (c Checksums) ByAlgorithm() [][2]string {
+	var out [][2]string
+	for _, kv := range [][2]string{
+		{"CRC32", c.ChecksumCRC32}, {"CRC32C", c.ChecksumCRC32C}, {"CRC64NVME", c.ChecksumCRC64NVME},
+		{"SHA1", c.ChecksumSHA1}, {"SHA256", c.ChecksumSHA256}, {"SHA512", c.ChecksumSHA512},
+		{"MD5", c.ChecksumMD5}, {"XXHASH64", c.ChecksumXXHASH64}, {"XXHASH3", c.ChecksumXXHASH3},
+		{"XXHASH128", c.ChecksumXXHASH128},
+	} {
+		if kv[1] != "" {
+			out = append(out, kv)
+		}
+	}
+	return out
 }
 
 // Status values shared by several configuration documents.

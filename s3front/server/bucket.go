@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 
+	"go.uber.org/zap"
+
 	"github.com/sluice-io/sluice/s3front/meta"
 	"github.com/sluice-io/sluice/s3front/s3err"
 	"github.com/sluice-io/sluice/s3front/s3xml"
@@ -77,8 +79,10 @@ func (s *Server) createBucket(rc *reqCtx) error {
 		loc = s.defLoc
 	default:
 		if _, ok := s.locations[loc]; !ok {
-			return s3err.Newf(s3err.InvalidLocationConstraint,
-				"The specified location-constraint is not valid: %q is not a configured location.", loc).WithBucket(name)
+			// AWS's message; the element names the constraint that is not
+			// one of the configured locations.
+			return s3err.New(s3err.InvalidLocationConstraint, "The specified location-constraint is not valid").
+				WithBucket(name).WithField("LocationConstraint", loc)
 		}
 	}
 	_, err = s.store.CreateBucket(rc.ctx, meta.Bucket{
@@ -97,6 +101,11 @@ func (s *Server) createBucket(rc *reqCtx) error {
 	if err != nil {
 		return s.metaErr(rc, err)
 	}
+	if cfg.Tags != nil && len(cfg.Tags.Tags) > 0 {
+		if err := s.putConfig(rc, meta.ConfigTagging, s3xml.Tagging{TagSet: cfg.Tags.Tags}); err != nil {
+			return err
+		}
+	}
 	rc.w.Header().Set("Location", "/"+name)
 	rc.w.Header().Set("x-amz-bucket-arn", "arn:aws:s3:::"+name)
 	return rc.noBody(http.StatusOK)
@@ -112,6 +121,8 @@ func (s *Server) headBucket(rc *reqCtx) error {
 // not keep a bucket alive (as in S3): when they are all that is left, they
 // are aborted and their parts deleted first.
 func (s *Server) deleteBucket(rc *reqCtx) error {
+	_, cfgErr := s.store.GetBucketConfig(rc.ctx, rc.route.Bucket, meta.ConfigNotification)
+	notified := cfgErr == nil
 	err := s.store.DeleteBucket(rc.ctx, rc.route.Bucket)
 	if errors.Is(err, meta.ErrBucketNotEmpty) {
 		var aborted bool
@@ -123,6 +134,13 @@ func (s *Server) deleteBucket(rc *reqCtx) error {
 	}
 	if err != nil {
 		return s.metaErr(rc, err)
+	}
+	if notified && s.notify != nil {
+		// The bucket is gone, so a retry could not apply this: log it; the
+		// startup sync removes subscriptions of buckets that no longer exist.
+		if err := s.notify(rc.ctx, rc.route.Bucket, nil); err != nil {
+			s.log.Warn("subscriptions of a deleted bucket not removed", zap.String("bucket", rc.route.Bucket), zap.Error(err))
+		}
 	}
 	return rc.noBody(http.StatusNoContent)
 }

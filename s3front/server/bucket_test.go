@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -204,7 +205,7 @@ func TestBucketConfigDocuments(t *testing.T) {
 		NotificationConfiguration: &types.NotificationConfiguration{
 			QueueConfigurations: []types.QueueConfiguration{{
 				Id:       aws.String("q1"),
-				QueueArn: aws.String("arn:aws:sqs:us-east-1:123456789012:queue"),
+				QueueArn: aws.String("arn:sluice:webhook::hook"),
 				Events:   []types.Event{"s3:ObjectCreated:*"},
 			}},
 		},
@@ -219,7 +220,7 @@ func TestBucketConfigDocuments(t *testing.T) {
 		Bucket: b,
 		NotificationConfiguration: &types.NotificationConfiguration{
 			QueueConfigurations: []types.QueueConfiguration{{
-				QueueArn: aws.String("arn:aws:sqs:us-east-1:123456789012:queue"),
+				QueueArn: aws.String("arn:sluice:webhook::hook"),
 				Events:   []types.Event{"s3:NoSuchEvent"},
 			}},
 		},
@@ -368,5 +369,42 @@ func TestDeleteBucketWithPendingUploads(t *testing.T) {
 	}
 	if n := countDataFiles(t, e.dataDir); n != 0 {
 		t.Fatalf("%d data files left", n)
+	}
+}
+
+func TestCreateBucketWithTags(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	tags := func(n int) []types.Tag {
+		var out []types.Tag
+		for i := range n {
+			out = append(out, types.Tag{Key: aws.String(fmt.Sprintf("k%d", i)), Value: aws.String("v")})
+		}
+		return out
+	}
+	bad := []struct {
+		name string
+		tags []types.Tag
+		code string
+	}{
+		{"51 tags", tags(51), "BadRequest"},
+		{"invalid key", []types.Tag{{Key: aws.String("user!name"), Value: aws.String("v")}}, "InvalidTag"},
+		{"duplicate keys", []types.Tag{{Key: aws.String("k"), Value: aws.String("a")}, {Key: aws.String("k"), Value: aws.String("b")}}, "InvalidTag"},
+	}
+	for _, tc := range bad {
+		_, err := e.alice.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("tagged"),
+			CreateBucketConfiguration: &types.CreateBucketConfiguration{Tags: tc.tags}})
+		wantCode(t, tc.name, err, tc.code)
+	}
+	if _, err := e.alice.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String("tagged")}); err == nil {
+		t.Fatal("a refused CreateBucket created the bucket")
+	}
+	if _, err := e.alice.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("tagged"),
+		CreateBucketConfiguration: &types.CreateBucketConfiguration{Tags: tags(2)}}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := e.alice.GetBucketTagging(ctx, &s3.GetBucketTaggingInput{Bucket: aws.String("tagged")})
+	if err != nil || len(got.TagSet) != 2 || aws.ToString(got.TagSet[1].Key) != "k1" {
+		t.Fatalf("tags = %+v, %v", got, err)
 	}
 }

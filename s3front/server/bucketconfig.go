@@ -6,7 +6,11 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 
+	"go.uber.org/zap"
+
+	"github.com/sluice-io/sluice/events/deliver"
 	"github.com/sluice-io/sluice/s3front/meta"
 	"github.com/sluice-io/sluice/s3front/s3err"
 	"github.com/sluice-io/sluice/s3front/s3xml"
@@ -75,23 +79,89 @@ func (s *Server) deleteBucketTagging(rc *reqCtx) error {
 	return s.deleteBucketConfig(meta.ConfigTagging)(rc)
 }
 
-// putBucketNotification stores the configuration; an empty
-// NotificationConfiguration removes it, as in AWS.
+// putBucketNotification validates the configuration against the
+// configured targets, stores it (an empty NotificationConfiguration removes
+// it, as in AWS) and then makes its subscriptions effective (Notify).
 func (s *Server) putBucketNotification(rc *reqCtx) error {
 	n, err := s3xml.ParseNotificationConfiguration(rc.r.Body)
 	if err != nil {
 		return err
 	}
-	if len(n.Targets()) == 0 && n.EventBridgeConfiguration == nil {
+	subs := n.Subscriptions(rc.route.Bucket)
+	if err := s.validateSubscriptions(subs); err != nil {
+		return err
+	}
+	if len(subs) == 0 && n.EventBridgeConfiguration == nil {
 		if err := s.store.DeleteBucketConfig(rc.ctx, rc.route.Bucket, meta.ConfigNotification); err != nil {
 			return s.metaErr(rc, err)
 		}
-		return rc.noBody(http.StatusOK)
+	} else if err := s.putConfig(rc, meta.ConfigNotification, n); err != nil {
+		return err
 	}
-	if err := s.putConfig(rc, meta.ConfigNotification, n); err != nil {
+	if err := s.applySubscriptions(rc, subs); err != nil {
 		return err
 	}
 	return rc.noBody(http.StatusOK)
+}
+
+// deleteBucketNotification removes the configuration and its
+// subscriptions.
+func (s *Server) deleteBucketNotification(rc *reqCtx) error {
+	if err := s.store.DeleteBucketConfig(rc.ctx, rc.route.Bucket, meta.ConfigNotification); err != nil {
+		return s.metaErr(rc, err)
+	}
+	if err := s.applySubscriptions(rc, nil); err != nil {
+		return err
+	}
+	return rc.noBody(http.StatusNoContent)
+}
+
+// validateSubscriptions checks a bucket's subscriptions against the
+// configured targets as AWS checks destinations: a target that is not
+// configured is InvalidArgument "Unable to validate the following
+// destination configurations" naming the ARN; overlapping or otherwise
+// invalid rules are InvalidArgument.
+func (s *Server) validateSubscriptions(subs []deliver.Subscription) error {
+	for _, sub := range subs {
+		if _, err := s.events.Resolve(sub.TargetARN); err != nil {
+			why := "The destination is not a configured Sluice target"
+			if errors.Is(err, deliver.ErrInvalidARN) {
+				why = "The ARN is not well formed"
+			}
+			return s3xml.UnknownDestination(sub.TargetARN, why).WithCause(err)
+		}
+	}
+	if err := s.events.ValidateSubscriptions(subs); err != nil {
+		if errors.Is(err, deliver.ErrInvalidARN) || errors.Is(err, deliver.ErrUnknownTarget) {
+			return s3err.Wrap(s3err.InvalidArgument, err)
+		}
+		return s3err.New(s3err.InvalidArgument, clientFilterMessage(err)).WithCause(err)
+	}
+	return nil
+}
+
+// clientFilterMessage is the message of a rejected filter: the validation
+// error without the package prefixes of its wrapped sentinels.
+func clientFilterMessage(err error) string {
+	msg := err.Error()
+	for _, p := range []string{"deliver: invalid subscription: ", "filter: "} {
+		msg = strings.ReplaceAll(msg, p, "")
+	}
+	return "Invalid notification filter: " + msg
+}
+
+// applySubscriptions hands the bucket's subscriptions to Notify after the
+// metadata commit; a failure is 503 ServiceUnavailable (the request is
+// idempotent and the stored configuration is re-applied at startup).
+func (s *Server) applySubscriptions(rc *reqCtx, subs []deliver.Subscription) error {
+	if s.notify == nil {
+		return nil
+	}
+	if err := s.notify(rc.ctx, rc.route.Bucket, subs); err != nil {
+		s.log.Warn("notification subscriptions not applied", zap.String("bucket", rc.route.Bucket), zap.Error(err))
+		return s3err.New(s3err.ServiceUnavailable, "The notification configuration was stored but could not be applied yet; please retry.").WithCause(err)
+	}
+	return nil
 }
 
 // getBucketNotification answers an empty NotificationConfiguration when

@@ -59,6 +59,13 @@ var errChecksumMismatch = errors.New("checksum mismatch")
 // length for its algorithm. Handlers map it to InvalidRequest.
 var errChecksumInvalid = errors.New("invalid checksum value")
 
+// trailerChecksumInvalid is errChecksumInvalid for a trailing header,
+// naming it as AWS does.
+type trailerChecksumInvalid struct{ header string }
+
+func (e *trailerChecksumInvalid) Error() string        { return "invalid trailing checksum " + e.header }
+func (e *trailerChecksumInvalid) Is(target error) bool { return target == errChecksumInvalid }
+
 // checksumMismatch names the algorithm whose value did not match.
 type checksumMismatch struct{ algo string }
 
@@ -75,6 +82,10 @@ func checksumError(err error) error {
 	var se *s3err.Error
 	if errors.As(err, &se) {
 		return se
+	}
+	var tr *trailerChecksumInvalid
+	if errors.As(err, &tr) {
+		return s3err.Newf(s3err.InvalidRequest, "Value for %s trailing header is invalid.", tr.header)
 	}
 	return s3err.New(s3err.InvalidRequest, "Value for x-amz-checksum header is invalid.")
 }
@@ -264,7 +275,7 @@ func (cs *checksumSet) Verify(trailer http.Header) error {
 				want = trailer.Get(checksumHeader(e.algo))
 			}
 			if want == "" || !validChecksumValue(e.algo, want) {
-				return errChecksumInvalid
+				return &trailerChecksumInvalid{header: strings.ToLower(checksumHeader(e.algo))}
 			}
 		}
 		if want == "" {

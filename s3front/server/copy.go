@@ -98,7 +98,8 @@ func directive(h http.Header, name string) (string, error) {
 	case "REPLACE":
 		return v, nil
 	}
-	return "", s3err.Newf(s3err.InvalidArgument, "Unknown %s.", name).WithArgument(name, h.Get(name))
+	what := strings.ToLower(strings.TrimPrefix(strings.TrimSuffix(name, "-Directive"), "X-Amz-"))
+	return "", s3err.Newf(s3err.InvalidArgument, "Unknown %s directive.", what).WithArgument(strings.ToLower(name), h.Get(name))
 }
 
 // copyObject copies a source version into the addressed key, streaming
@@ -230,5 +231,10 @@ func xmlChecksums(m map[string]string) s3xml.Checksums {
 		ChecksumCRC64NVME: m[algoCRC64NVME],
 		ChecksumSHA1:      m[algoSHA1],
 		ChecksumSHA256:    m[algoSHA256],
+		ChecksumSHA512:    m[algoSHA512],
+		ChecksumMD5:       m[algoMD5],
+		ChecksumXXHASH64:  m[algoXXHASH64],
+		ChecksumXXHASH3:   m[algoXXHASH3],
+		ChecksumXXHASH128: m[algoXXHASH128],
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/sluice-io/sluice/events"
+	"github.com/sluice-io/sluice/events/deliver"
 	"github.com/sluice-io/sluice/s3front/meta"
 	"github.com/sluice-io/sluice/s3front/meta/sqlite"
 	"github.com/sluice-io/sluice/s3front/server"
@@ -35,6 +36,14 @@ var testUsers = map[string]sigv4.StaticKey{
 }
 
 const testDomain = "s3.local"
+
+// testEvents are the delivery targets every test server knows; nothing is
+// delivered to them (the test server has no Notify unless a test sets one).
+var testEvents = deliver.Config{Targets: []deliver.TargetConfig{
+	{Name: "hook", Kind: deliver.KindWebhook, URL: "http://127.0.0.1:9/hook"},
+	{Name: "fn", Kind: deliver.KindFunction, URL: "http://127.0.0.1:9/fn"},
+	{Name: "audit", Kind: deliver.KindNATS, Subject: "audit.s3"},
+}}
 
 // env is one running S3 server over SQLite and two fs locations.
 type env struct {
@@ -81,6 +90,7 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 		Credentials:     sigv4.StaticCredentials(testUsers),
 		Region:          "us-east-1",
 		Domain:          testDomain,
+		Events:          testEvents,
 		Logger:          zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel)),
 		AfterCommit: func(op server.Op) {
 			if h := e.hook.Load(); h != nil {

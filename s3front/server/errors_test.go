@@ -182,3 +182,69 @@ func TestPanicAndInternalErrors(t *testing.T) {
 		t.Fatalf("closed store answered %d %s: %s", r.Status, r.Code, r.Body)
 	}
 }
+
+// TestErrorBodyDetails checks the codes, messages and extra elements of
+// error bodies that AWS words in a particular way.
+func TestErrorBodyDetails(t *testing.T) {
+	e := newEnv(t)
+	e.mkBucket(e.alice, "det")
+	ctx := context.Background()
+	up, err := e.alice.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{
+		Bucket: aws.String("det"), Key: aws.String("mp"), ChecksumAlgorithm: "CRC32",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	complete := "/det/mp?uploadId=" + aws.ToString(up.UploadId)
+	part := func(extra string) string {
+		return `<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>"a"</ETag>` + extra + `</Part></CompleteMultipartUpload>`
+	}
+	cases := []struct {
+		name, method, url, body string
+		hdr                     http.Header
+		payloadHash             string
+		status                  int
+		code, msg               string
+		contains                []string
+	}{
+		{name: "method not allowed on the service", method: "POST", url: "/", status: 405, code: "MethodNotAllowed",
+			contains: []string{"<Method>POST</Method>", "<ResourceType>SERVICE</ResourceType>"}},
+		{name: "method not allowed on an upload", method: "PUT", url: "/det/k?uploadId=x", status: 405, code: "MethodNotAllowed",
+			contains: []string{"<Method>PUT</Method>", "<ResourceType>UPLOAD</ResourceType>"}},
+		{name: "unsigned trailer on a bucket PUT", method: "PUT", url: "/det?tagging", body: "5\r\nabcde\r\n0\r\n\r\n",
+			hdr: http.Header{"X-Amz-Decoded-Content-Length": {"5"}}, payloadHash: "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
+			status: 400, code: "InvalidRequest", msg: "The value of x-amz-content-sha256 header is invalid."},
+		{name: "upload id marker of no upload", method: "GET", url: "/det?uploads&key-marker=mp&upload-id-marker=nope", status: 400,
+			code: "InvalidArgument", msg: "Invalid uploadId marker", contains: []string{"<ArgumentName>upload-id-marker</ArgumentName>", "<ArgumentValue>nope</ArgumentValue>"}},
+		{name: "part checksum not base64", method: "POST", url: complete, body: part("<ChecksumCRC32>invalid_checksum</ChecksumCRC32>"), status: 400,
+			code: "InvalidArgument", msg: "Invalid Base64 or multiple checksums present in request", contains: []string{"<ArgumentValue>invalid_checksum</ArgumentValue>"}},
+		{name: "two part checksums", method: "POST", url: complete, body: part("<ChecksumCRC32>AAAAAA==</ChecksumCRC32><ChecksumSHA1>Kq5sNclPz7QV2+lfQIuc6R7oRu0=</ChecksumSHA1>"), status: 400,
+			code: "InvalidArgument", contains: []string{"<ArgumentValue>CRC32:AAAAAA==;SHA1:Kq5sNclPz7QV2+lfQIuc6R7oRu0=;</ArgumentValue>"}},
+		{name: "part checksum of another algorithm", method: "POST", url: complete, body: part("<ChecksumSHA1>Kq5sNclPz7QV2+lfQIuc6R7oRu0=</ChecksumSHA1>"), status: 400,
+			code: "BadDigest", msg: "The sha1 you specified for part 1 did not match what we received."},
+		{name: "part checksum missing", method: "POST", url: complete, body: part(""), status: 400,
+			code: "InvalidRequest", msg: "The upload was created using a crc32 checksum. The complete request must include the checksum for each part. It was missing for part 1 in the request."},
+		{name: "two final checksums", method: "POST", url: complete, body: part("<ChecksumCRC32>AAAAAA==</ChecksumCRC32>"),
+			hdr: http.Header{"X-Amz-Checksum-Crc32": {"AAAAAA=="}, "X-Amz-Checksum-Crc32c": {"AAAAAA=="}}, status: 400,
+			code: "InvalidRequest", msg: "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed."},
+		{name: "header section over 8 KiB", method: "GET", url: "/det", hdr: http.Header{"X-Amz-Meta-Big": {strings.Repeat("d", 8<<10)}},
+			status: 400, code: "RequestHeaderSectionTooLarge", contains: []string{"<MaxSizeAllowed>8192</MaxSizeAllowed>"}},
+		{name: "copy source on a bucket POST", method: "POST", url: "/det?uploadId=x", hdr: http.Header{"X-Amz-Copy-Source": {"det/k"}},
+			status: 400, code: "InvalidArgument", contains: []string{"<ArgumentName>x-amz-copy-source</ArgumentName>"}},
+		{name: "part number below 1", method: "POST", url: complete, body: `<CompleteMultipartUpload><Part><PartNumber>-4</PartNumber><ETag>"a"</ETag></Part></CompleteMultipartUpload>`,
+			status: 400, code: "InvalidArgument", msg: "PartNumber must be >= 1", contains: []string{"<ArgumentValue>-4</ArgumentValue>"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := e.do(c.method, c.url, []byte(c.body), c.hdr, c.payloadHash)
+			if r.Status != c.status || r.Code != c.code || (c.msg != "" && r.Msg != c.msg) {
+				t.Fatalf("%d %s %q, want %d %s %q", r.Status, r.Code, r.Msg, c.status, c.code, c.msg)
+			}
+			for _, s := range c.contains {
+				if !strings.Contains(string(r.Body), s) {
+					t.Fatalf("body %s lacks %s", r.Body, s)
+				}
+			}
+		})
+	}
+}

@@ -2,6 +2,7 @@ package server
 
 import (
 	"encoding/base64"
+	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -238,12 +239,38 @@ func (s *Server) listObjectVersions(rc *reqCtx) error {
 	return rc.writeXML(http.StatusOK, out)
 }
 
+// checkUploadIDMarker refuses, as AWS does, an upload-id-marker that is
+// not an upload of the key marker when the key marker has uploads (an
+// upload-id-marker without a key marker is ignored).
+func (s *Server) checkUploadIDMarker(rc *reqCtx, keyMarker, idMarker string) error {
+	_, err := s.store.GetUpload(rc.ctx, rc.route.Bucket, keyMarker, idMarker)
+	if err == nil {
+		return nil
+	}
+	if !errors.Is(err, meta.ErrNoSuchUpload) {
+		return s.metaErr(rc, err)
+	}
+	res, err := s.store.ListUploads(rc.ctx, meta.ListUploadsInput{Bucket: rc.route.Bucket, Prefix: keyMarker, MaxUploads: 1})
+	if err != nil {
+		return s.metaErr(rc, err)
+	}
+	if len(res.Uploads) > 0 && res.Uploads[0].Key == keyMarker {
+		return s3err.New(s3err.InvalidArgument, "Invalid uploadId marker").WithArgument("upload-id-marker", idMarker)
+	}
+	return nil
+}
+
 func (s *Server) listMultipartUploads(rc *reqCtx) error {
 	p, err := parseListParams(rc, "max-uploads")
 	if err != nil {
 		return err
 	}
 	keyMarker, idMarker := rc.query("key-marker"), rc.query("upload-id-marker")
+	if idMarker != "" && keyMarker != "" {
+		if err := s.checkUploadIDMarker(rc, keyMarker, idMarker); err != nil {
+			return err
+		}
+	}
 	res, err := s.store.ListUploads(rc.ctx, meta.ListUploadsInput{
 		Bucket: rc.route.Bucket, Prefix: p.prefix, Delimiter: p.delimiter,
 		KeyMarker: keyMarker, UploadIDMarker: idMarker, MaxUploads: p.max,

@@ -191,8 +191,12 @@ func (s *Server) uploadPartCopy(rc *reqCtx) error {
 	size := sobj.Size
 	if v := rc.r.Header.Get("X-Amz-Copy-Source-Range"); v != "" {
 		r, ok := parseCopySourceRange(v, sobj.Size)
-		if !ok {
+		if _, wellFormed := parseCopySourceRange(v, 1<<62); wellFormed && !ok {
 			return s3err.Newf(s3err.InvalidArgument, "Range specified is not valid for source object of size: %d", sobj.Size).
+				WithArgument("x-amz-copy-source-range", v)
+		}
+		if !ok {
+			return s3err.New(s3err.InvalidArgument, "The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy").
 				WithArgument("x-amz-copy-source-range", v)
 		}
 		rng, size = &r, r.Length
@@ -281,6 +285,15 @@ func (s *Server) completeUpload(rc *reqCtx, doc *s3xml.CompleteMultipartUpload) 
 	if err != nil {
 		return s.metaErr(rc, err)
 	}
+	sentChecksums := 0
+	for _, algo := range checksumAlgos {
+		if _, ok := rc.r.Header[checksumHeader(algo)]; ok {
+			sentChecksums++
+		}
+	}
+	if sentChecksums > 1 {
+		return s3err.New(s3err.InvalidRequest, "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.")
+	}
 	if t, ok := rc.r.Header["X-Amz-Checksum-Type"]; ok {
 		ct := strings.ToUpper(strings.Join(t, ""))
 		switch {
@@ -306,6 +319,11 @@ func (s *Server) completeUpload(rc *reqCtx, doc *s3xml.CompleteMultipartUpload) 
 	md5s := md5.New()
 	var total int64
 	for _, cp := range doc.Parts {
+		if err := checkPartChecksums(u, cp); err != nil {
+			return err
+		}
+	}
+	for _, cp := range doc.Parts {
 		p, ok := have[cp.PartNumber]
 		if !ok || trimETag(cp.ETag) != p.ETag || !partChecksumMatches(u, cp, p) {
 			return s3err.New(s3err.InvalidPart, "One or more of the specified parts could not be found.  The part may not have been uploaded, or the specified entity tag may not match the part's entity tag.").
@@ -327,7 +345,9 @@ func (s *Server) completeUpload(rc *reqCtx, doc *s3xml.CompleteMultipartUpload) 
 		parts = append(parts, p)
 	}
 	if v := rc.r.Header.Get("X-Amz-Mp-Object-Size"); v != "" {
-		if n, err := strconv.ParseInt(v, 10, 64); err != nil || n != total {
+		if n, err := strconv.ParseInt(v, 10, 64); err == nil && n < 0 {
+			return s3err.Newf(s3err.InvalidRequest, "Value for x-amz-mp-object-size header is less than zero: '%d'", n)
+		} else if err != nil || n != total {
 			return s3err.Newf(s3err.InvalidRequest, "The provided 'x-amz-mp-object-size' header value %s does not match what was computed: %d", v, total)
 		}
 	}
@@ -554,11 +574,45 @@ func partChecksumMatches(u meta.Upload, cp s3xml.CompletedPart, p meta.Part) boo
 	if u.ChecksumAlgorithm == "" {
 		return true
 	}
-	listed := map[string]string{
-		algoCRC32: cp.ChecksumCRC32, algoCRC32C: cp.ChecksumCRC32C, algoCRC64NVME: cp.ChecksumCRC64NVME,
-		algoSHA1: cp.ChecksumSHA1, algoSHA256: cp.ChecksumSHA256,
-	}[u.ChecksumAlgorithm]
-	return listed == "" || listed == p.Checksums[u.ChecksumAlgorithm]
+	for _, kv := range cp.Checksums.ByAlgorithm() {
+		if kv[0] == u.ChecksumAlgorithm {
+			return kv[1] == p.Checksums[u.ChecksumAlgorithm]
+		}
+	}
+	return true
+}
+
+// checkPartChecksums checks the checksums a CompleteMultipartUpload part
+// lists, as AWS does before looking the part up: at most one, valid
+// base64 of its algorithm's size (InvalidArgument otherwise); of the
+// upload's algorithm (BadDigest otherwise); and present when the upload
+// has an algorithm (InvalidRequest otherwise).
+func checkPartChecksums(u meta.Upload, cp s3xml.CompletedPart) error {
+	var sent []struct{ algo, v string }
+	for _, kv := range cp.Checksums.ByAlgorithm() {
+		sent = append(sent, struct{ algo, v string }{kv[0], kv[1]})
+	}
+	invalid := func(value string) error {
+		return s3err.New(s3err.InvalidArgument, "Invalid Base64 or multiple checksums present in request").WithArgument("Checksum", value)
+	}
+	switch {
+	case len(sent) > 1:
+		var b strings.Builder
+		for _, c := range sent {
+			b.WriteString(c.algo + ":" + c.v + ";")
+		}
+		return invalid(b.String())
+	case len(sent) == 1 && !validChecksumValue(sent[0].algo, sent[0].v):
+		return invalid(sent[0].v)
+	case u.ChecksumAlgorithm == "":
+		return nil
+	case len(sent) == 0:
+		return s3err.Newf(s3err.InvalidRequest, "The upload was created using a %s checksum. The complete request must include the checksum for each part. It was missing for part %d in the request.",
+			strings.ToLower(u.ChecksumAlgorithm), cp.PartNumber)
+	case sent[0].algo != u.ChecksumAlgorithm:
+		return s3err.Newf(s3err.BadDigest, "The %s you specified for part %d did not match what we received.", strings.ToLower(sent[0].algo), cp.PartNumber)
+	}
+	return nil
 }
 
 func orNull(s string) string {

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -102,7 +103,7 @@ func (s *Server) checkWriteConditions(rc *reqCtx) error {
 	}
 	if inm != "" {
 		if strings.TrimSpace(inm) != "*" {
-			return s3err.New(s3err.NotImplemented, "If-None-Match on PUT supports only '*'.")
+			return s3err.New(s3err.NotImplemented, "A header you provided implies functionality that is not implemented.")
 		}
 		if exists {
 			return s3err.New(s3err.PreconditionFailed, "").WithField("Condition", "If-None-Match")
@@ -196,7 +197,7 @@ func (s *Server) prepareRead(rc *reqCtx) (objectRead, error) {
 	case partNumber > 0:
 		r, ok := partRange(&obj, partNumber)
 		if !ok {
-			return objectRead{}, s3err.New(s3err.InvalidRange, "The requested partnumber is not satisfiable").
+			return objectRead{}, s3err.New(s3err.InvalidPartNumber, "The requested partnumber is not satisfiable.").
 				WithField("ActualObjectSize", strconv.FormatInt(obj.Size, 10))
 		}
 		if obj.Size > 0 {
@@ -271,10 +272,52 @@ func (s *Server) headObject(rc *reqCtx) error {
 
 // deleteObject deletes the key (delete marker when versioned) or the
 // version named by versionId, with its ObjectRemoved event.
+// checkDeleteConditions evaluates the conditional DeleteObject headers
+// If-Match, x-amz-if-match-size and x-amz-if-match-last-modified-time
+// against the version to delete: a mismatch is PreconditionFailed, a
+// missing object NoSuchKey. The check reads the object before the delete
+// (the store offers no conditional delete), so a write racing between the
+// two is not detected.
+func (s *Server) checkDeleteConditions(rc *reqCtx, vid string) error {
+	h := rc.r.Header
+	im, size, lmt := h.Get("If-Match"), h.Get("X-Amz-If-Match-Size"), h.Get("X-Amz-If-Match-Last-Modified-Time")
+	if im == "" && size == "" && lmt == "" {
+		return nil
+	}
+	obj, err := s.store.GetObject(rc.ctx, rc.route.Bucket, rc.route.Key, vid)
+	if err != nil {
+		return s.metaErr(rc, err)
+	}
+	failed := func(cond string) error {
+		return s3err.New(s3err.PreconditionFailed, "At least one of the pre-conditions you specified did not hold").WithField("Condition", cond)
+	}
+	if im != "" && strings.TrimSpace(im) != "*" && trimETag(strings.TrimSpace(im)) != obj.ETag {
+		return failed("If-Match")
+	}
+	if size != "" {
+		if n, err := strconv.ParseInt(size, 10, 64); err != nil || n != obj.Size {
+			return failed("x-amz-if-match-size")
+		}
+	}
+	if lmt != "" {
+		t, err := http.ParseTime(lmt)
+		if err != nil {
+			t, err = time.Parse(time.RFC3339, lmt)
+		}
+		if err != nil || !obj.LastModified.Truncate(time.Second).Equal(t.Truncate(time.Second)) {
+			return failed("x-amz-if-match-last-modified-time")
+		}
+	}
+	return nil
+}
+
 func (s *Server) deleteObject(rc *reqCtx) error {
 	vid := rc.query("versionId")
 	if rc.hasQuery("versionId") && vid == "" {
 		return s3err.New(s3err.InvalidArgument, "Version id cannot be the empty string").WithArgument("versionId", "")
+	}
+	if err := s.checkDeleteConditions(rc, vid); err != nil {
+		return err
 	}
 	res, err := s.store.DeleteObject(rc.ctx, rc.route.Bucket, rc.route.Key, vid, s.eventFor(rc, events.ObjectRemovedDelete))
 	if err != nil {

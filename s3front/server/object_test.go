@@ -297,7 +297,7 @@ func TestRangeAndConditionals(t *testing.T) {
 		t.Fatalf("part 1 = %q", got)
 	}
 	_, err = e.alice.GetObject(ctx, &s3.GetObjectInput{Bucket: b, Key: k, PartNumber: aws.Int32(2)})
-	wantCode(t, "part 2 of a simple object", err, "InvalidRange")
+	wantCode(t, "part 2 of a simple object", err, "InvalidPartNumber")
 
 	// Conditional writes.
 	_, err = e.alice.PutObject(ctx, &s3.PutObjectInput{Bucket: b, Key: k, Body: strings.NewReader("x"), IfNoneMatch: aws.String("*")})
@@ -431,5 +431,57 @@ func TestVirtualHostStyle(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 || string(raw) != "vh" {
 		t.Fatalf("vhost presigned get: %d %s", resp.StatusCode, raw)
+	}
+}
+
+func TestDeleteObjectConditions(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.mkBucket(e.alice, "cond")
+	past := time.Now().AddDate(-1, 0, 0)
+	tests := []struct {
+		name   string
+		match  *string
+		size   *int64
+		mod    *time.Time // nil: none; &time.Time{}: the object's own
+		code   string
+		exists bool
+	}{
+		{name: "no conditions", exists: false},
+		{name: "etag matches", match: aws.String("*"), exists: false},
+		{name: "size matches", size: aws.Int64(5), exists: false},
+		{name: "modified time matches", mod: &time.Time{}, exists: false},
+		{name: "etag differs", match: aws.String(`"incorrect"`), code: "PreconditionFailed", exists: true},
+		{name: "size differs", size: aws.Int64(23234), code: "PreconditionFailed", exists: true},
+		{name: "modified time differs", mod: &past, code: "PreconditionFailed", exists: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e.put(e.alice, "cond", "k", "hello")
+			head, err := e.alice.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("cond"), Key: aws.String("k")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			in := &s3.DeleteObjectInput{Bucket: aws.String("cond"), Key: aws.String("k"), IfMatch: tc.match, IfMatchSize: tc.size}
+			if tc.match != nil && *tc.match == "*" {
+				in.IfMatch = head.ETag
+			}
+			if tc.mod != nil {
+				in.IfMatchLastModifiedTime = tc.mod
+				if tc.mod.IsZero() {
+					in.IfMatchLastModifiedTime = head.LastModified
+				}
+			}
+			_, err = e.alice.DeleteObject(ctx, in)
+			if tc.code != "" {
+				wantCode(t, tc.name, err, tc.code)
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			_, err = e.alice.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("cond"), Key: aws.String("k")})
+			if exists := err == nil; exists != tc.exists {
+				t.Fatalf("object exists = %v, want %v", exists, tc.exists)
+			}
+		})
 	}
 }

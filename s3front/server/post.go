@@ -119,7 +119,7 @@ func (s *Server) verifyPostSignature(ctx context.Context, f *postForm) (string, 
 		return "", pol, s3err.New(s3err.AccessDenied, "Anonymous POST uploads are not allowed: a policy and its signature are required.")
 	}
 	if algo != "AWS4-HMAC-SHA256" {
-		return "", pol, s3err.New(s3err.InvalidRequest, "Only AWS4-HMAC-SHA256 POST policies are supported.")
+		return "", pol, s3err.New(s3err.InvalidArgument, "Only AWS4-HMAC-SHA256 is supported").WithArgument("X-Amz-Algorithm", truncate(algo, 64))
 	}
 	parts := strings.Split(cred, "/")
 	if len(parts) != 5 || parts[3] != "s3" || parts[4] != "aws4_request" {
@@ -134,7 +134,7 @@ func (s *Server) verifyPostSignature(ctx context.Context, f *postForm) (string, 
 	}
 	secret, principal, err := s.creds.Lookup(ctx, accessKey)
 	if errors.Is(err, sigv4.ErrUnknownAccessKey) {
-		return "", pol, s3err.New(s3err.InvalidAccessKeyID, "")
+		return "", pol, s3err.New(s3err.InvalidAccessKeyID, "").WithField("AWSAccessKeyId", truncate(accessKey, 128))
 	}
 	if err != nil {
 		return "", pol, s3err.Internal(err)
@@ -145,7 +145,9 @@ func (s *Server) verifyPostSignature(ctx context.Context, f *postForm) (string, 
 	}
 	want := hex.EncodeToString(hmacSHA256(key, policy))
 	if !hmac.Equal([]byte(want), []byte(strings.ToLower(sig))) {
-		return "", pol, s3err.New(s3err.SignatureDoesNotMatch, "The request signature we calculated does not match the signature you provided.")
+		return "", pol, s3err.New(s3err.SignatureDoesNotMatch, "The request signature we calculated does not match the signature you provided.").
+			WithField("AWSAccessKeyId", truncate(accessKey, 128)).WithField("StringToSign", policy).WithField("SignatureProvided", truncate(sig, 128)).
+			WithField("StringToSignBytes", spacedHex(policy))
 	}
 	raw, err := base64.StdEncoding.DecodeString(policy)
 	if err != nil {
@@ -361,12 +363,12 @@ func (s *Server) postObject(rc *reqCtx) error {
 	switch {
 	case w.Size > maxSize:
 		s.deleteData(rc.ctx, []meta.DataRef{{Location: w.Location, Key: w.Key}})
-		return s3err.New(s3err.EntityTooLarge, "Your proposed upload exceeds the maximum allowed size").
-			WithField("MaxSizeAllowed", strconv.FormatInt(maxSize, 10))
+		return s3err.New(s3err.EntityTooLarge, "Your proposed upload exceeds the maximum allowed object size.").
+			WithField("ProposedSize", strconv.FormatInt(w.Size, 10)).WithField("MaxSizeAllowed", strconv.FormatInt(maxSize, 10))
 	case lim.hasRange && w.Size < lim.minSize:
 		s.deleteData(rc.ctx, []meta.DataRef{{Location: w.Location, Key: w.Key}})
 		return s3err.New(s3err.EntityTooSmall, "Your proposed upload is smaller than the minimum allowed size").
-			WithField("MinSizeAllowed", strconv.FormatInt(lim.minSize, 10))
+			WithField("ProposedSize", strconv.FormatInt(w.Size, 10)).WithField("MinSizeAllowed", strconv.FormatInt(lim.minSize, 10))
 	}
 	obj := meta.Object{
 		Bucket: rc.route.Bucket, Key: key, Size: w.Size, ETag: w.ETag,
@@ -408,4 +410,25 @@ func (s *Server) postObject(rc *reqCtx) error {
 		return rc.writeXML(http.StatusCreated, postResponse{Location: loc, Bucket: rc.route.Bucket, Key: key, ETag: etag})
 	}
 	return rc.noBody(http.StatusNoContent)
+}
+
+// truncate bounds a client-supplied value echoed in an error body.
+func truncate(s string, n int) string {
+	if len(s) > n {
+		s = s[:n]
+	}
+	return strings.ToValidUTF8(s, "?")
+}
+
+// spacedHex is s as space-separated hex bytes, the form of AWS's
+// StringToSignBytes error element.
+func spacedHex(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		fmt.Fprintf(&b, "%02x", s[i])
+	}
+	return b.String()
 }

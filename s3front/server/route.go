@@ -173,6 +173,11 @@ func resolve(r *http.Request, domain string) route {
 		return rt
 	case key == "":
 		rt.Op = resolveBucket(m, has, q, &rt)
+		if m != http.MethodPut && r.Header.Get("X-Amz-Copy-Source") != "" {
+			rt.Err = s3err.New(s3err.InvalidArgument, "You can only specify a copy source header for copy requests.").
+				WithArgument("x-amz-copy-source", r.Header.Get("X-Amz-Copy-Source"))
+			return rt
+		}
 		if rt.Op == OpMethodNotAllowed && m == http.MethodPost && len(q) == 0 {
 			switch {
 			case isPostForm(r):
@@ -337,7 +342,8 @@ func objectRouteError(m string, has func(string) bool, h http.Header) error {
 		return s3err.New(s3err.InvalidArgument, "This operation does not accept partNumber without uploadId").
 			WithArgument("partNumber", "partNumber")
 	case m == http.MethodPut && has("uploadId") && !has("partNumber"):
-		return s3err.New(s3err.MethodNotAllowed, "The specified method is not allowed against this resource.")
+		return s3err.New(s3err.MethodNotAllowed, "The specified method is not allowed against this resource.").
+			WithField("Method", m).WithField("ResourceType", "UPLOAD").WithHeader("Allow", "DELETE, POST, GET")
 	case m == http.MethodGet && has("uploads"):
 		return s3err.New(s3err.InvalidRequest, "Key is not expected for the GET method ?uploads subresource")
 	case m == http.MethodGet && has("versions"):

@@ -16,12 +16,14 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"go.uber.org/zap"
 
+	"github.com/sluice-io/sluice/events/deliver"
 	"github.com/sluice-io/sluice/s3front/meta"
 	"github.com/sluice-io/sluice/s3front/s3err"
 	"github.com/sluice-io/sluice/s3front/sigv4"
@@ -66,7 +68,21 @@ type Options struct {
 	// mutation has committed and before the response is written. Tests use
 	// it as a fault hook.
 	AfterCommit func(op Op)
+	// Events are the configured delivery targets: a notification
+	// configuration may only name these (arn:sluice:<kind>::<name>).
+	Events deliver.Config
+	// Notify, when set, makes a bucket's notification subscriptions
+	// effective after its configuration is stored (PutBucketNotification-
+	// Configuration, DeleteBucketNotificationConfiguration, DeleteBucket:
+	// none). An error answers 503 ServiceUnavailable; the request is
+	// idempotent, so the client's retry applies it. Nil stores the
+	// configuration only.
+	Notify NotifyFunc
 }
+
+// NotifyFunc makes subs the notification subscriptions of bucket (none
+// removes them); see notifications.Store.Apply.
+type NotifyFunc func(ctx context.Context, bucket string, subs []deliver.Subscription) error
 
 // Server serves the S3 REST API. It is safe for concurrent use.
 type Server struct {
@@ -81,6 +97,8 @@ type Server struct {
 	now       func() time.Time
 	metrics   *Metrics
 	after     func(Op)
+	events    deliver.Config
+	notify    NotifyFunc
 	handlers  map[Op]handlerFunc
 }
 
@@ -114,6 +132,8 @@ func New(opts Options) (*Server, error) {
 		now:       opts.Clock,
 		metrics:   opts.Metrics,
 		after:     opts.AfterCommit,
+		events:    opts.Events,
+		notify:    opts.Notify,
 	}
 	if s.region == "" {
 		s.region = "us-east-1"
@@ -146,7 +166,7 @@ func (s *Server) handlerTable() map[Op]handlerFunc {
 		OpDeleteBucketTagging:          s.owned(s.deleteBucketTagging),
 		OpGetBucketNotification:        s.owned(s.getBucketNotification),
 		OpPutBucketNotification:        s.owned(s.putBucketNotification),
-		OpDeleteBucketNotification:     s.owned(s.deleteBucketConfig(meta.ConfigNotification)),
+		OpDeleteBucketNotification:     s.owned(s.deleteBucketNotification),
 		OpGetBucketReplication:         s.owned(s.getBucketReplication),
 		OpPutBucketReplication:         s.owned(s.putBucketReplication),
 		OpDeleteBucketReplication:      s.owned(s.deleteBucketConfig(meta.ConfigReplication)),
@@ -217,6 +237,35 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// resourceType names the kind of resource a refused method addressed, as
+// AWS's MethodNotAllowed body does.
+func resourceType(rc *reqCtx) string {
+	_, upload := rc.r.URL.Query()["uploadId"]
+	switch {
+	case upload:
+		return "UPLOAD"
+	case rc.route.Bucket == "" || rc.r.Method == http.MethodPost:
+		return "SERVICE"
+	case rc.route.Key == "":
+		return "BUCKET"
+	}
+	return "OBJECT"
+}
+
+// maxHeaderSection is the largest request header section AWS accepts.
+const maxHeaderSection = 8 << 10
+
+// headerSectionSize is the size of the header lines ("Name: value\r\n").
+func headerSectionSize(h http.Header) int {
+	n := 0
+	for k, vs := range h {
+		for _, v := range vs {
+			n += len(k) + len(v) + 4
+		}
+	}
+	return n
+}
+
 // serve authenticates the request and runs its handler.
 func (s *Server) serve(rc *reqCtx) error {
 	if rc.route.Op == OpPostObject {
@@ -226,6 +275,9 @@ func (s *Server) serve(rc *reqCtx) error {
 		}
 		return s.postObject(rc)
 	}
+	if n := headerSectionSize(rc.r.Header); n > maxHeaderSection {
+		return s3err.New(s3err.RequestHeaderSectionTooLarge, "").WithField("MaxSizeAllowed", strconv.Itoa(maxHeaderSection))
+	}
 	// Requests no operation can serve are refused before authentication.
 	switch {
 	case rc.route.Err != nil:
@@ -233,10 +285,15 @@ func (s *Server) serve(rc *reqCtx) error {
 	case rc.route.Op == OpUnknown:
 		return s3err.New(s3err.InvalidURI, "")
 	case rc.route.Op == OpMethodNotAllowed:
-		return s3err.New(s3err.MethodNotAllowed, "The specified method is not allowed against this resource.")
+		return s3err.New(s3err.MethodNotAllowed, "The specified method is not allowed against this resource.").
+			WithField("Method", rc.r.Method).WithField("ResourceType", resourceType(rc))
 	}
 	if err := s.authenticate(rc); err != nil {
 		return err
+	}
+	if rc.auth.PayloadMode == sigv4.PayloadStreamingUnsignedTrailer && rc.route.Key == "" && rc.r.Method == http.MethodPut {
+		// AWS takes trailing checksums on object uploads only.
+		return s3err.New(s3err.InvalidRequest, "The value of x-amz-content-sha256 header is invalid.")
 	}
 	if rc.route.Op == OpNotImplemented {
 		return s3err.New(s3err.NotImplemented, "A header or query you provided implies functionality that is not implemented.")

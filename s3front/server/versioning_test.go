@@ -178,7 +178,7 @@ func TestObjectTagging(t *testing.T) {
 		tooMany[i] = types.Tag{Key: aws.String(string(rune('a' + i))), Value: aws.String("v")}
 	}
 	_, err = e.alice.PutObjectTagging(ctx, &s3.PutObjectTaggingInput{Bucket: b, Key: k, Tagging: &types.Tagging{TagSet: tooMany}})
-	wantCode(t, "11 tags", err, "InvalidTag")
+	wantCode(t, "11 tags", err, "BadRequest")
 
 	evs := e.outbox()
 	if len(evs) != 2 {

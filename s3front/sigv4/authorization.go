@@ -141,14 +141,19 @@ const unsupportedAuthMsg = "The authorization mechanism you have provided is not
 // *Error with code AuthorizationHeaderMalformed, or InvalidRequest for
 // other signature versions (SigV2 "AWS ", SigV4a).
 func parseAuthorization(v string) (authorization, *Error) {
-	alg, rest, _ := strings.Cut(strings.TrimLeft(v, " "), " ")
-	switch alg {
-	case algorithm:
-	case "AWS", "AWS4-ECDSA-P256-SHA256":
+	alg, rest, hasSpace := strings.Cut(strings.TrimLeft(v, " "), " ")
+	switch {
+	case alg == algorithm:
+	case alg == "AWS" || alg == "AWS4-ECDSA-P256-SHA256":
 		return authorization{}, newError(CodeInvalidRequest, unsupportedAuthMsg, nil)
+	case !hasSpace:
+		// Amazon S3's answer to a header that is not "<scheme> <params>".
+		return authorization{}, newError(CodeInvalidArgument,
+			"Authorization header is invalid -- one and only one ' ' (space) required.", nil).
+			withFields("ArgumentName", "Authorization", "ArgumentValue", truncateForMsg(v))
 	default:
-		return authorization{}, newError(CodeAuthorizationHeaderMalformed,
-			"The authorization header is malformed; the authorization mechanism is not supported.", nil)
+		return authorization{}, newError(CodeInvalidArgument, "Unsupported Authorization Type", nil).
+			withFields("ArgumentName", "Authorization", "ArgumentValue", truncateForMsg(alg))
 	}
 	malformed := func(msg string) *Error {
 		return newError(CodeAuthorizationHeaderMalformed, "The authorization header is malformed; "+msg, nil)

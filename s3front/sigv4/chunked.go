@@ -21,6 +21,9 @@ const (
 	// MaxChunkLine is the longest chunk header or trailer line, CRLF
 	// included.
 	MaxChunkLine = 4096
+	// MinChunkSize is the smallest size of a data chunk that is not the
+	// last one, as Amazon S3 enforces (InvalidChunkSizeError).
+	MinChunkSize = 8192
 	// maxTrailers is the most trailing header lines accepted.
 	maxTrailers = 32
 	// maxChunkSizeDigits bounds the hex size field (16^15 > 10^18 bytes).
@@ -80,8 +83,11 @@ type chunkedReader struct {
 	signer *chunkSigner // nil: chunks carry no signatures (or they are ignored)
 
 	trailerMode bool
-	declared    []string // lower-case trailer names from x-amz-trailer; nil: any
+	declared    []string // lower-case trailer names from x-amz-trailer; only these may come
 	expect      int64    // x-amz-decoded-content-length, -1 when unknown
+
+	chunks   int   // data chunks begun
+	lastSize int64 // size of the last data chunk
 
 	total   int64 // decoded bytes so far
 	left    int64 // bytes left in the current chunk
@@ -114,14 +120,24 @@ func newChunkedReader(body io.Reader, signer *chunkSigner, trailerMode bool, dec
 	return c
 }
 
-func malformedChunk(msg string) *Error { return wrapSentinel(ErrMalformedChunk, msg) }
+// malformedChunk returns a framing error: IncompleteBody with Amazon S3's
+// message; detail is kept in the cause for logs.
+func malformedChunk(detail string) *Error {
+	return newError(CodeIncompleteBody, msgBodyTerminated, fmt.Errorf("%s: %w", detail, ErrMalformedChunk))
+}
+
+// lengthMismatch returns the error of a body whose decoded length differs
+// from x-amz-decoded-content-length.
+func lengthMismatch(detail string) *Error {
+	return newError(CodeIncompleteBody, msgLengthMismatch, errors.New(detail))
+}
 
 func chunkSignatureMismatch() *Error { return wrapSentinel(ErrChunkSignature, ErrChunkSignature.msg) }
 
 // ioError maps an error of the underlying body met in the middle of a frame.
 func ioError(err error) error {
 	if err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF) {
-		return newError(CodeIncompleteBody, "The aws-chunked request body ended before its final chunk.", err)
+		return newError(CodeIncompleteBody, msgBodyTerminated, fmt.Errorf("the aws-chunked body ended early: %w: %w", ErrMalformedChunk, err))
 	}
 	return fmt.Errorf("sigv4: reading aws-chunked body: %w", err)
 }
@@ -222,8 +238,27 @@ func (c *chunkedReader) next() error {
 		return err
 	}
 	if size > 0 {
+		if c.chunks > 0 && c.lastSize < MinChunkSize {
+			return newError(CodeInvalidChunkSizeError, msgInvalidChunkSize, ErrInvalidChunkSize)
+		}
+		c.chunks++
+		c.lastSize = size
 		if c.expect >= 0 && size > c.expect-c.total {
-			return malformedChunk("the chunk sizes add up to more than x-amz-decoded-content-length")
+			// Amazon S3 reports the framing first: a chunk that runs past
+			// the declared length is IncompleteBody "terminated
+			// unexpectedly" when its CRLF is missing, else a length
+			// mismatch. Its bytes are never handed out.
+			if _, err := io.CopyN(io.Discard, c.src, size); err != nil {
+				return ioError(err)
+			}
+			var crlf [2]byte
+			if _, err := io.ReadFull(c.src, crlf[:]); err != nil {
+				return ioError(err)
+			}
+			if crlf != [2]byte{'\r', '\n'} {
+				return malformedChunk("chunk data is not followed by CRLF")
+			}
+			return lengthMismatch("the chunk sizes add up to more than x-amz-decoded-content-length")
 		}
 		c.left = size
 		c.inChunk = true
@@ -241,8 +276,7 @@ func (c *chunkedReader) next() error {
 		}
 	}
 	if c.expect >= 0 && c.total != c.expect {
-		return newError(CodeIncompleteBody,
-			"The decoded body is shorter than x-amz-decoded-content-length.", nil)
+		return lengthMismatch("the decoded body is shorter than x-amz-decoded-content-length")
 	}
 	if c.trailerMode {
 		if err := c.readTrailers(); err != nil {
@@ -313,9 +347,6 @@ func (c *chunkedReader) readTrailers() error {
 	var sig []byte
 	for {
 		line, err := c.src.ReadSlice('\n')
-		if err == io.EOF && len(line) == 0 {
-			break // body ends without the final CRLF: accepted
-		}
 		switch {
 		case errors.Is(err, bufio.ErrBufferFull):
 			return malformedTrailer("trailer line is too long")
@@ -340,11 +371,11 @@ func (c *chunkedReader) readTrailers() error {
 		v := strings.Trim(string(value), " \t")
 		if n == trailerSignatureName {
 			if sig != nil {
-				return malformedTrailer("x-amz-trailer-signature appears twice")
+				return malformedChunk("x-amz-trailer-signature appears twice")
 			}
 			s, ok := parseSignature(v)
 			if !ok {
-				return malformedTrailer("invalid x-amz-trailer-signature")
+				return malformedChunk("invalid x-amz-trailer-signature")
 			}
 			sig = s
 			continue
@@ -358,7 +389,13 @@ func (c *chunkedReader) readTrailers() error {
 	}
 	if c.signer != nil {
 		if sig == nil {
-			return malformedTrailer("x-amz-trailer-signature is missing")
+			// Amazon S3 answers a trailer section that ends before any
+			// header as malformed, and trailing headers without their
+			// signature line as an incomplete body.
+			if len(fields) == 0 {
+				return malformedTrailer("the trailer section is empty")
+			}
+			return malformedChunk("x-amz-trailer-signature is missing")
 		}
 		sorted := slices.Clone(fields)
 		slices.SortFunc(sorted, func(a, b trailerField) int { return strings.Compare(a.name, b.name) })
@@ -374,7 +411,7 @@ func (c *chunkedReader) readTrailers() error {
 				"The trailer signature we calculated does not match the signature you provided", ErrChunkSignature)
 		}
 	}
-	if c.declared != nil {
+	{
 		for _, d := range c.declared {
 			if !slices.ContainsFunc(fields, func(f trailerField) bool { return f.name == d }) {
 				return malformedTrailer("the trailing header " + truncateForMsg(d) + " declared in x-amz-trailer is missing")
@@ -393,6 +430,8 @@ func (c *chunkedReader) readTrailers() error {
 	return nil
 }
 
-func malformedTrailer(msg string) *Error {
-	return wrapSentinel(ErrMalformedChunk, "The request contained trailing data that was not well-formed: "+msg)
+// malformedTrailer returns MalformedTrailerError with Amazon S3's message;
+// detail is kept in the cause for logs.
+func malformedTrailer(detail string) *Error {
+	return newError(CodeMalformedTrailerError, msgMalformedTrailer, fmt.Errorf("%s: %w", detail, ErrMalformedTrailer))
 }

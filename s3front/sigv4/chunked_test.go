@@ -197,9 +197,10 @@ func TestSignedStreaming(t *testing.T) {
 		{"tampered chunk signature", chunkedUpload{data: data, chunkSize: 65536, tamperSig: true}, CodeSignatureDoesNotMatch, ErrChunkSignature},
 		{"tampered final signature", chunkedUpload{data: data, chunkSize: 65536, tamperFinalSig: true}, CodeSignatureDoesNotMatch, ErrChunkSignature},
 		{"decoded length too large", chunkedUpload{data: data, chunkSize: 65536, decodedLength: "200001"}, CodeIncompleteBody, nil},
-		{"decoded length too small", chunkedUpload{data: data, chunkSize: 65536, decodedLength: "199999"}, CodeInvalidRequest, ErrMalformedChunk},
+		{"decoded length too small", chunkedUpload{data: data, chunkSize: 65536, decodedLength: "199999"}, CodeIncompleteBody, nil},
 		{"decoded length missing", chunkedUpload{data: data, chunkSize: 65536, decodedLength: "-"}, CodeMissingContentLength, nil},
-		{"decoded length invalid", chunkedUpload{data: data, chunkSize: 65536, decodedLength: "12x"}, CodeInvalidArgument, nil},
+		{"decoded length invalid", chunkedUpload{data: data, chunkSize: 65536, decodedLength: "12x"}, CodeMissingContentLength, nil},
+		{"small chunk before another", chunkedUpload{data: data[:20000], chunkSize: 1000}, CodeInvalidChunkSizeError, ErrInvalidChunkSize},
 		{"truncated", chunkedUpload{data: data, chunkSize: 65536, truncate: 100}, CodeIncompleteBody, nil},
 		{"signed trailer", chunkedUpload{data: data, chunkSize: 65536, trailer: [][2]string{{"x-amz-checksum-crc32", crc}}}, "OK", nil},
 		{"signed trailer, two headers", chunkedUpload{data: data, chunkSize: 65536,
@@ -207,9 +208,9 @@ func TestSignedStreaming(t *testing.T) {
 		{"signed trailer tampered", chunkedUpload{data: data, chunkSize: 65536, tamperTrailer: true,
 			trailer: [][2]string{{"x-amz-checksum-crc32", crc}}}, CodeSignatureDoesNotMatch, ErrChunkSignature},
 		{"signed trailer without signature", chunkedUpload{data: data, chunkSize: 65536, dropTrailerSig: true,
-			trailer: [][2]string{{"x-amz-checksum-crc32", crc}}}, CodeInvalidRequest, ErrMalformedChunk},
+			trailer: [][2]string{{"x-amz-checksum-crc32", crc}}}, CodeIncompleteBody, ErrMalformedChunk},
 		{"signed trailer not declared", chunkedUpload{data: data, chunkSize: 65536, declareTrailers: "x-amz-checksum-sha256",
-			trailer: [][2]string{{"x-amz-checksum-crc32", crc}}}, CodeInvalidRequest, ErrMalformedChunk},
+			trailer: [][2]string{{"x-amz-checksum-crc32", crc}}}, CodeMalformedTrailerError, ErrMalformedTrailer},
 	}
 	srv := startVerifyServer(t, newTestVerifier(), false)
 	for _, tc := range tests {
@@ -269,10 +270,12 @@ func TestUnsignedTrailerStreaming(t *testing.T) {
 		code     string
 	}{
 		{"ok", unsignedTrailerBody(data, 65536, "x-amz-checksum-crc32:"+crc+"\r\n"), "x-amz-checksum-crc32", strconv.Itoa(len(data)), "OK"},
-		{"ok without decoded length", unsignedTrailerBody(data, 1000, "x-amz-checksum-crc32:"+crc+"\r\n"), "x-amz-checksum-crc32", "", "OK"},
-		{"missing declared trailer", unsignedTrailerBody(data, 65536, ""), "x-amz-checksum-crc32", "", CodeInvalidRequest},
-		{"undeclared trailer", unsignedTrailerBody(data, 65536, "x-amz-checksum-crc32:"+crc+"\r\nx-other:1\r\n"), "x-amz-checksum-crc32", "", CodeInvalidRequest},
-		{"bad trailer line", unsignedTrailerBody(data, 65536, "no colon here\r\n"), "x-amz-checksum-crc32", "", CodeInvalidRequest},
+		{"no decoded length", unsignedTrailerBody(data, 65536, "x-amz-checksum-crc32:"+crc+"\r\n"), "x-amz-checksum-crc32", "", CodeMissingContentLength},
+		{"small chunks", unsignedTrailerBody(data, 1000, "x-amz-checksum-crc32:"+crc+"\r\n"), "x-amz-checksum-crc32", strconv.Itoa(len(data)), CodeInvalidChunkSizeError},
+		{"missing declared trailer", unsignedTrailerBody(data, 65536, ""), "x-amz-checksum-crc32", strconv.Itoa(len(data)), CodeMalformedTrailerError},
+		{"undeclared trailer", unsignedTrailerBody(data, 65536, "x-amz-checksum-crc32:"+crc+"\r\nx-other:1\r\n"), "x-amz-checksum-crc32", strconv.Itoa(len(data)), CodeMalformedTrailerError},
+		{"no x-amz-trailer", unsignedTrailerBody(data, 65536, "x-amz-checksum-crc32:"+crc+"\r\n"), "", strconv.Itoa(len(data)), CodeMalformedTrailerError},
+		{"bad trailer line", unsignedTrailerBody(data, 65536, "no colon here\r\n"), "x-amz-checksum-crc32", strconv.Itoa(len(data)), CodeMalformedTrailerError},
 		{"short", unsignedTrailerBody(data, 65536, "x-amz-checksum-crc32:"+crc+"\r\n"), "x-amz-checksum-crc32", strconv.Itoa(len(data) + 1), CodeIncompleteBody},
 	}
 	srv := startVerifyServer(t, newTestVerifier(), false)
@@ -314,42 +317,51 @@ type chunkedCase struct {
 
 var chunkedCases = []chunkedCase{
 	{name: "simple", in: "5\r\nhello\r\n0\r\n\r\n", expect: -1, want: "hello", code: "OK"},
-	{name: "two chunks", in: "3\r\nabc\r\nA\r\n0123456789\r\n0\r\n\r\n", expect: 13, want: "abc0123456789", code: "OK"},
-	{name: "upper and lower hex", in: "a\r\n0123456789\r\nB\r\n0123456789a\r\n0\r\n\r\n", expect: -1, want: "01234567890123456789a", code: "OK"},
+	{name: "two chunks", in: "2000\r\n" + strings.Repeat("a", 8192) + "\r\nA\r\n0123456789\r\n0\r\n\r\n", expect: 8202, want: strings.Repeat("a", 8192) + "0123456789", code: "OK"},
+	{name: "upper and lower hex", in: "2000\r\n" + strings.Repeat("b", 8192) + "\r\nB\r\n0123456789a\r\n0\r\n\r\n", expect: -1, want: strings.Repeat("b", 8192) + "0123456789a", code: "OK"},
+	{name: "small chunk before another", in: "3\r\nabc\r\nA\r\n0123456789\r\n0\r\n\r\n", expect: 13, code: CodeInvalidChunkSizeError},
+	{name: "small chunk in the middle", in: "2000\r\n" + strings.Repeat("a", 8192) + "\r\n1\r\nb\r\n1\r\nc\r\n0\r\n\r\n", expect: -1, code: CodeInvalidChunkSizeError},
 	{name: "extension ignored when unsigned", in: "2;foo=bar\r\nhi\r\n0\r\n\r\n", expect: -1, want: "hi", code: "OK"},
 	{name: "no final CRLF", in: "2\r\nhi\r\n0\r\n", expect: -1, want: "hi", code: "OK"},
 	{name: "empty object", in: "0\r\n\r\n", expect: 0, want: "", code: "OK"},
 	{name: "trailer", in: "2\r\nhi\r\n0\r\nx-amz-checksum-crc32:AAAAAA==\r\n\r\n", trailer: true,
 		declared: []string{"x-amz-checksum-crc32"}, expect: 2, want: "hi", code: "OK"},
 	{name: "trailer without final CRLF", in: "2\r\nhi\r\n0\r\nx-amz-checksum-crc32:AAAAAA==\r\n", trailer: true,
-		expect: -1, want: "hi", code: "OK"},
+		declared: []string{"x-amz-checksum-crc32"}, expect: -1, code: CodeIncompleteBody},
+	{name: "trailer without x-amz-trailer", in: "2\r\nhi\r\n0\r\nx-amz-checksum-crc32:AAAAAA==\r\n\r\n", trailer: true,
+		expect: -1, code: CodeMalformedTrailerError},
+	{name: "declared trailer missing", in: "2\r\nhi\r\n0\r\n\r\n", trailer: true,
+		declared: []string{"x-amz-checksum-crc32"}, expect: -1, code: CodeMalformedTrailerError},
+	{name: "body ends after final chunk", in: "2\r\nhi\r\n0\r\n", trailer: true,
+		declared: []string{"x-amz-checksum-crc32"}, expect: -1, code: CodeIncompleteBody},
 	{name: "empty input", in: "", expect: -1, code: CodeIncompleteBody},
-	{name: "bad hex", in: "zz\r\nhello\r\n0\r\n\r\n", expect: -1, code: CodeInvalidRequest},
-	{name: "negative size", in: "-5\r\nhello\r\n0\r\n\r\n", expect: -1, code: CodeInvalidRequest},
-	{name: "size with space", in: "5 \r\nhello\r\n0\r\n\r\n", expect: -1, code: CodeInvalidRequest},
-	{name: "empty size", in: "\r\nhello\r\n0\r\n\r\n", expect: -1, code: CodeInvalidRequest},
-	{name: "huge size", in: "ffffffffffffffff\r\nhello\r\n", expect: -1, code: CodeInvalidRequest},
+	{name: "bad hex", in: "zz\r\nhello\r\n0\r\n\r\n", expect: -1, code: CodeIncompleteBody},
+	{name: "negative size", in: "-5\r\nhello\r\n0\r\n\r\n", expect: -1, code: CodeIncompleteBody},
+	{name: "size with space", in: "5 \r\nhello\r\n0\r\n\r\n", expect: -1, code: CodeIncompleteBody},
+	{name: "empty size", in: "\r\nhello\r\n0\r\n\r\n", expect: -1, code: CodeIncompleteBody},
+	{name: "huge size", in: "ffffffffffffffff\r\nhello\r\n", expect: -1, code: CodeIncompleteBody},
 	{name: "size beyond data", in: "fffffff\r\nhello", expect: -1, code: CodeIncompleteBody},
-	{name: "LF only", in: "5\nhello\r\n0\r\n\r\n", expect: -1, code: CodeInvalidRequest},
-	{name: "missing CRLF after data", in: "5\r\nhelloX\r\n0\r\n\r\n", expect: -1, code: CodeInvalidRequest},
+	{name: "LF only", in: "5\nhello\r\n0\r\n\r\n", expect: -1, code: CodeIncompleteBody},
+	{name: "missing CRLF after data", in: "5\r\nhelloX\r\n0\r\n\r\n", expect: -1, code: CodeIncompleteBody},
 	{name: "truncated data", in: "5\r\nhel", expect: -1, code: CodeIncompleteBody},
 	{name: "truncated after data", in: "5\r\nhello", expect: -1, code: CodeIncompleteBody},
 	{name: "truncated header", in: "5\r\nhello\r\n0", expect: -1, code: CodeIncompleteBody},
-	{name: "long header line", in: strings.Repeat("0", MaxChunkLine+10) + "5\r\nhello\r\n0\r\n\r\n", expect: -1, code: CodeInvalidRequest},
-	{name: "more than declared", in: "5\r\nhello\r\n0\r\n\r\n", expect: 4, code: CodeInvalidRequest},
+	{name: "long header line", in: strings.Repeat("0", MaxChunkLine+10) + "5\r\nhello\r\n0\r\n\r\n", expect: -1, code: CodeIncompleteBody},
+	{name: "more than declared", in: "5\r\nhello\r\n0\r\n\r\n", expect: 4, code: CodeIncompleteBody},
+	{name: "past declared without CRLF", in: "B\r\ndummy data\r\n0\r\n\r\n", expect: 10, code: CodeIncompleteBody},
 	{name: "less than declared", in: "5\r\nhello\r\n0\r\n\r\n", expect: 6, code: CodeIncompleteBody},
-	{name: "garbage after final chunk", in: "5\r\nhello\r\n0\r\nxyz\r\n", expect: -1, code: CodeInvalidRequest},
-	{name: "trailer missing colon", in: "0\r\nbad\r\n\r\n", trailer: true, expect: -1, code: CodeInvalidRequest},
-	{name: "trailer duplicate", in: "0\r\na:1\r\na:2\r\n\r\n", trailer: true, expect: -1, code: CodeInvalidRequest},
-	{name: "trailer undeclared", in: "0\r\na:1\r\n\r\n", trailer: true, declared: []string{"b"}, expect: -1, code: CodeInvalidRequest},
+	{name: "garbage after final chunk", in: "5\r\nhello\r\n0\r\nxyz\r\n", expect: -1, code: CodeIncompleteBody},
+	{name: "trailer missing colon", in: "0\r\nbad\r\n\r\n", trailer: true, expect: -1, code: CodeMalformedTrailerError},
+	{name: "trailer duplicate", in: "0\r\na:1\r\na:2\r\n\r\n", trailer: true, expect: -1, code: CodeMalformedTrailerError},
+	{name: "trailer undeclared", in: "0\r\na:1\r\n\r\n", trailer: true, declared: []string{"b"}, expect: -1, code: CodeMalformedTrailerError},
 	{name: "trailer too many", in: "0\r\n" + strings.Repeat("x:1\r\n", 1) + func() string {
 		var b strings.Builder
 		for i := 0; i <= maxTrailers; i++ {
 			fmt.Fprintf(&b, "h%d:v\r\n", i)
 		}
 		return b.String()
-	}() + "\r\n", trailer: true, expect: -1, code: CodeInvalidRequest},
-	{name: "trailer line too long", in: "0\r\nx:" + strings.Repeat("v", MaxChunkLine) + "\r\n\r\n", trailer: true, expect: -1, code: CodeInvalidRequest},
+	}() + "\r\n", trailer: true, expect: -1, code: CodeMalformedTrailerError},
+	{name: "trailer line too long", in: "0\r\nx:" + strings.Repeat("v", MaxChunkLine) + "\r\n\r\n", trailer: true, expect: -1, code: CodeMalformedTrailerError},
 	{name: "trailer truncated line", in: "0\r\nx-amz-checksum-crc32:AAA", trailer: true, expect: -1, code: CodeIncompleteBody},
 }
 
@@ -467,6 +479,34 @@ func TestSHA256BodyMismatchAtEOF(t *testing.T) {
 			}
 			if code == "OK" && !bytes.Equal(got, body) {
 				t.Fatalf("got %q", got)
+			}
+		})
+	}
+}
+
+// TestChunkedReaderMessages checks the client messages Amazon S3 uses
+// for the two kinds of IncompleteBody.
+func TestChunkedReaderMessages(t *testing.T) {
+	tests := []struct {
+		name, in string
+		expect   int64
+		msg      string
+	}{
+		{"framing", "5\nhello\r\n0\r\n\r\n", 5, msgBodyTerminated},
+		{"past declared, no CRLF", "B\r\ndummy data\r\n0\r\n\r\n", 10, msgBodyTerminated},
+		{"past declared", "b\r\nabcdefghijk\r\n0\r\n\r\n", 5, msgLengthMismatch},
+		{"short of declared", "5\r\nhello\r\n0\r\n\r\n", 6, msgLengthMismatch},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newChunkedReader(strings.NewReader(tc.in), nil, false, nil, tc.expect)
+			out, err := io.ReadAll(c)
+			var e *Error
+			if !errors.As(err, &e) || e.Message() != tc.msg {
+				t.Fatalf("err = %v, want message %q", err, tc.msg)
+			}
+			if int64(len(out)) > tc.expect {
+				t.Fatalf("handed out %d bytes, more than the declared %d", len(out), tc.expect)
 			}
 		})
 	}

@@ -17,6 +17,18 @@ const (
 	CodeIncompleteBody                    = "IncompleteBody"
 	CodeInvalidArgument                   = "InvalidArgument"
 	CodeInvalidRequest                    = "InvalidRequest"
+	CodeMalformedTrailerError             = "MalformedTrailerError"
+	CodeInvalidChunkSizeError             = "InvalidChunkSizeError"
+	CodeInvalidToken                      = "InvalidToken"
+)
+
+// Client messages of the aws-chunked errors, as Amazon S3 words them.
+const (
+	msgBodyTerminated       = "The request body terminated unexpectedly"
+	msgLengthMismatch       = "You did not provide the number of bytes specified by the Content-Length HTTP header"
+	msgMalformedTrailer     = "The request contained trailing data that was not well-formed or did not conform to our published schema."
+	msgInvalidChunkSize     = "Only the last chunk is allowed to have a size less than 8192 bytes"
+	msgMissingContentLength = "You must provide the Content-Length HTTP header."
 )
 
 // Error is a SigV4 verification failure a client caused. Code is the S3
@@ -35,6 +47,27 @@ type Error struct {
 	class bool
 	// cause is a more specific sentinel or an underlying error.
 	cause error
+	// fields are extra elements of the S3 error body, name then value.
+	fields [][2]string
+}
+
+// BodyFields returns the extra elements Amazon S3 sends in the error body
+// for this error, as name/value pairs: ArgumentName and ArgumentValue
+// (InvalidArgument), AWSAccessKeyId (InvalidAccessKeyId),
+// ClientComputedContentSHA256 and S3ComputedContentSHA256
+// (XAmzContentSHA256Mismatch). The values are what the client sent or
+// digests, never secrets.
+func (e *Error) BodyFields() [][2]string { return e.fields }
+
+// withFields returns a copy of e with the given body fields appended
+// (name, value, name, value, ...).
+func (e *Error) withFields(nv ...string) *Error {
+	out := *e
+	out.fields = append([][2]string(nil), e.fields...)
+	for i := 0; i+1 < len(nv); i += 2 {
+		out.fields = append(out.fields, [2]string{nv[i], nv[i+1]})
+	}
+	return &out
 }
 
 // Code returns the S3 error code, for example "SignatureDoesNotMatch".
@@ -115,8 +148,19 @@ var (
 
 	// ErrMalformedChunk is wrapped by every aws-chunked framing error (bad
 	// hex size, over-long chunk header line, missing CRLF, malformed chunk
-	// signature extension, malformed trailer). Its code is InvalidRequest.
-	ErrMalformedChunk = newError(CodeInvalidRequest, "Malformed aws-chunked encoding", nil)
+	// signature extension, a body that ends early). Its code is
+	// IncompleteBody, as Amazon S3 answers them.
+	ErrMalformedChunk = newError(CodeIncompleteBody, msgBodyTerminated, nil)
+
+	// ErrMalformedTrailer is wrapped by every malformed trailer: a line
+	// that is not a header, a trailing header not declared in
+	// x-amz-trailer (or sent without one), a declared one missing. Its code
+	// is MalformedTrailerError.
+	ErrMalformedTrailer = newError(CodeMalformedTrailerError, msgMalformedTrailer, nil)
+
+	// ErrInvalidChunkSize is wrapped when a chunk other than the last data
+	// chunk is smaller than MinChunkSize. Its code is InvalidChunkSizeError.
+	ErrInvalidChunkSize = newError(CodeInvalidChunkSizeError, msgInvalidChunkSize, nil)
 
 	// ErrChunkSignature is wrapped by a chunk or trailer signature that
 	// does not verify. Its code is SignatureDoesNotMatch.

@@ -22,12 +22,17 @@ func FuzzParseAuthorization(f *testing.F) {
 		a, err := parseAuthorization(header)
 		if err != nil {
 			switch err.Code() {
-			case CodeAuthorizationHeaderMalformed, CodeInvalidRequest:
+			case CodeAuthorizationHeaderMalformed, CodeInvalidRequest, CodeInvalidArgument:
 			default:
 				t.Fatalf("unexpected code %s", err.Code())
 			}
 			if !utf8.ValidString(err.Message()) || len(err.Message()) > 512 {
 				t.Fatalf("message not bounded UTF-8: %q", err.Message())
+			}
+			for _, f := range err.BodyFields() {
+				if !utf8.ValidString(f[1]) || len(f[1]) > 128 {
+					t.Fatalf("body field %s not bounded UTF-8: %q", f[0], f[1])
+				}
 			}
 			return
 		}

@@ -103,20 +103,27 @@ func (b plainBody) Close() error { return b.rc.Close() }
 // with XAmzContentSHA256Mismatch instead of io.EOF when the digest differs
 // from the declared one. Errors are sticky.
 type sha256Body struct {
-	rc   io.ReadCloser
-	h    hash.Hash
-	want []byte
-	err  error
+	rc      io.ReadCloser
+	h       hash.Hash
+	want    []byte
+	wantHex string
+	err     error
 }
 
 // newSHA256Body wraps rc; wantHex must be a valid hex SHA-256.
 func newSHA256Body(rc io.ReadCloser, wantHex string) *sha256Body {
 	want, _ := hex.DecodeString(wantHex)
-	return &sha256Body{rc: rc, h: sha256.New(), want: want}
+	return &sha256Body{rc: rc, h: sha256.New(), want: want, wantHex: wantHex}
 }
 
 var errContentSHA256Mismatch = newError(CodeXAmzContentSHA256Mismatch,
 	"The provided 'x-amz-content-sha256' header does not match what was computed.", nil)
+
+// contentSHA256Mismatch is XAmzContentSHA256Mismatch with both digests in
+// the body, as Amazon S3 sends them.
+func contentSHA256Mismatch(client, computed string) *Error {
+	return errContentSHA256Mismatch.withFields("ClientComputedContentSHA256", client, "S3ComputedContentSHA256", computed)
+}
 
 func (b *sha256Body) Read(p []byte) (int, error) {
 	if b.err != nil {
@@ -127,8 +134,9 @@ func (b *sha256Body) Read(p []byte) (int, error) {
 	switch {
 	case err == io.EOF:
 		var sum [sha256.Size]byte
-		if subtle.ConstantTimeCompare(b.h.Sum(sum[:0]), b.want) != 1 {
-			b.err = errContentSHA256Mismatch
+		got := b.h.Sum(sum[:0])
+		if subtle.ConstantTimeCompare(got, b.want) != 1 {
+			b.err = contentSHA256Mismatch(b.wantHex, hex.EncodeToString(got))
 			return n, b.err
 		}
 		b.err = io.EOF

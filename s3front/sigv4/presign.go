@@ -51,7 +51,7 @@ func queryParamsError(msg string) *Error {
 
 // parsePresigned parses the SigV4 query authentication parameters of
 // rawQuery. Every required parameter must appear exactly once.
-// X-Amz-Security-Token is ignored. It returns an *Error with code
+// X-Amz-Security-Token is not parsed here (Verify refuses it). It returns an *Error with code
 // AuthorizationQueryParametersError (or InvalidArgument for a bad
 // X-Amz-Content-Sha256).
 func parsePresigned(rawQuery string) (presigned, *Error) {
@@ -99,6 +99,8 @@ func parsePresigned(rawQuery string) (presigned, *Error) {
 		return presigned{}, queryParamsError("X-Amz-Expires should be a number")
 	case err != nil || exp > MaxPresignExpires:
 		return presigned{}, queryParamsError("X-Amz-Expires must be less than a week (in seconds) that is 604800")
+	case exp < 0:
+		return presigned{}, queryParamsError("X-Amz-Expires must be non-negative")
 	case exp < 1:
 		return presigned{}, queryParamsError("X-Amz-Expires must be at least 1 second")
 	}

@@ -65,8 +65,10 @@ func TestVerifyPresignedFailures(t *testing.T) {
 		{"unknown key", presign(60, aws.Credentials{AccessKeyID: "AKIDNOPE", SecretAccessKey: "bad"}, testRegion, fixedNow, nil),
 			CodeInvalidAccessKeyID, nil},
 		{"wrong region", presign(60, ok, "ap-south-1", fixedNow, nil), CodeAuthorizationQueryParametersError, nil},
-		{"security token ignored", presign(60, aws.Credentials{AccessKeyID: testAccessKey, SecretAccessKey: testSecret,
-			SessionToken: "session/token+="}, testRegion, fixedNow, nil), "OK", nil},
+		// Only permanent keys exist: a session token is refused, as AWS
+		// refuses one with permanent credentials.
+		{"security token", presign(60, aws.Credentials{AccessKeyID: testAccessKey, SecretAccessKey: testSecret,
+			SessionToken: "session/token+="}, testRegion, fixedNow, nil), CodeInvalidToken, nil},
 		{"tampered query value", presign(60, ok, testRegion, fixedNow, func(r *http.Request) {
 			r.URL.RawQuery = strings.Replace(r.URL.RawQuery, "x=1", "x=2", 1)
 		}), CodeSignatureDoesNotMatch, nil},

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -97,12 +98,15 @@ func (v *Verifier) maxSkew() time.Duration {
 // from, already wrapped with the decoder or digest check its payload mode
 // needs; the caller reads it instead of r.Body and closes it. A body read
 // error that is an *Error (XAmzContentSHA256Mismatch, SignatureDoesNotMatch,
-// IncompleteBody, InvalidRequest wrapping ErrMalformedChunk) means the
-// upload must be discarded; bytes read before it are not trustworthy.
+// IncompleteBody wrapping ErrMalformedChunk, MalformedTrailerError,
+// InvalidChunkSizeError) means the upload must be discarded; bytes read
+// before it are not trustworthy.
 //
 // Errors (all *Error unless noted; on error the body is nil):
 //   - ErrAnonymous: no Authorization header and no presigned parameters;
-//   - InvalidArgument: both forms present, or a bad x-amz-content-sha256;
+//   - InvalidToken: an X-Amz-Security-Token (only permanent keys exist);
+//   - InvalidArgument: both forms present, a bad x-amz-content-sha256, an
+//     Authorization header of an unknown scheme or without a space;
 //   - InvalidRequest: another signature version (SigV2, SigV4a);
 //   - AuthorizationHeaderMalformed / AuthorizationQueryParametersError: a
 //     malformed header or query, wrong service, wrong region, a credential
@@ -111,7 +115,7 @@ func (v *Verifier) maxSkew() time.Duration {
 //     ErrExpired, a presigned URL not valid yet;
 //   - RequestTimeTooSkewed: request time further than MaxSkew from Now;
 //   - MissingSecurityHeader: no x-amz-content-sha256 with header auth;
-//   - MissingContentLength: signed streaming without
+//   - MissingContentLength: streaming without a valid
 //     x-amz-decoded-content-length;
 //   - InvalidAccessKeyId: Credentials returned ErrUnknownAccessKey;
 //   - SignatureDoesNotMatch: the signature is wrong;
@@ -121,6 +125,10 @@ func (v *Verifier) Verify(r *http.Request) (Result, io.ReadCloser, error) {
 	path, rawQuery := requestTarget(r)
 	authz := r.Header.Values("Authorization")
 	presign := hasPresignParams(rawQuery)
+	if (presign && strings.Contains(rawQuery, "X-Amz-Security-Token=")) || (len(authz) > 0 && r.Header.Get("X-Amz-Security-Token") != "") {
+		// Only permanent keys exist here: a session token cannot be valid.
+		return Result{}, nil, newError(CodeInvalidToken, "The provided token is malformed or otherwise invalid.", nil)
+	}
 	switch {
 	case len(authz) > 0 && presign:
 		return Result{}, nil, newError(CodeInvalidArgument,
@@ -169,6 +177,7 @@ func (v *Verifier) checkScope(c credential, code string) *Error {
 // is present but not signed, as S3 does.
 func checkUnsignedAmzHeaders(r *http.Request, signed []string) *Error {
 	var set map[string]struct{}
+	var unsigned []string
 	for name := range r.Header {
 		if len(name) < 6 || !strings.EqualFold(name[:6], "x-amz-") {
 			continue
@@ -184,11 +193,18 @@ func checkUnsignedAmzHeaders(r *http.Request, signed []string) *Error {
 			}
 		}
 		if _, ok := set[lower]; !ok {
-			return newError(CodeAccessDenied, "There were headers present in the request which were not signed: "+
-				truncateForMsg(lower), nil)
+			unsigned = append(unsigned, truncateForMsg(lower))
 		}
 	}
-	return nil
+	if len(unsigned) == 0 {
+		return nil
+	}
+	slices.Sort(unsigned)
+	if len(unsigned) > 8 {
+		unsigned = unsigned[:8]
+	}
+	return newError(CodeAccessDenied, "There were headers present in the request which were not signed", nil).
+		withFields("HeadersNotSigned", strings.Join(unsigned, ", "))
 }
 
 // lookup resolves the access key.
@@ -200,7 +216,7 @@ func (v *Verifier) lookup(r *http.Request, accessKey string) (secret, principal 
 	switch {
 	case errors.Is(err, ErrUnknownAccessKey):
 		return "", "", newError(CodeInvalidAccessKeyID,
-			"The AWS Access Key Id you provided does not exist in our records.", err)
+			"The AWS Access Key Id you provided does not exist in our records.", err).withFields("AWSAccessKeyId", accessKey)
 	case err != nil:
 		return "", "", fmt.Errorf("sigv4: looking up access key: %w", err)
 	}
@@ -259,8 +275,9 @@ func (v *Verifier) verifyHeader(r *http.Request, header, path, rawQuery string) 
 	mode, ok := parsePayloadMode(payloadHash)
 	if !ok {
 		return Result{}, nil, newError(CodeInvalidArgument, "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, "+
-			"STREAMING-AWS4-HMAC-SHA256-PAYLOAD, STREAMING-UNSIGNED-PAYLOAD-TRAILER, "+
-			"STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER or a valid sha256 value.", nil)
+			"STREAMING-UNSIGNED-PAYLOAD-TRAILER, STREAMING-AWS4-HMAC-SHA256-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER, "+
+			"STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD, STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD-TRAILER or a valid sha256 value.", nil).
+			withFields("ArgumentName", "x-amz-content-sha256", "ArgumentValue", truncateForMsg(payloadHash))
 	}
 	if err := checkUnsignedAmzHeaders(r, auth.SignedHeaders.Names); err != nil {
 		return Result{}, nil, err
@@ -387,7 +404,7 @@ func (v *Verifier) wrapBody(r *http.Request, res *Result, payloadHash string, si
 	case PayloadSHA256:
 		res.ContentSHA256 = strings.ToLower(payloadHash)
 		if r.ContentLength == 0 && res.ContentSHA256 != emptySHA256 {
-			return nil, errContentSHA256Mismatch
+			return nil, contentSHA256Mismatch(res.ContentSHA256, emptySHA256)
 		}
 		return newSHA256Body(body, res.ContentSHA256), nil
 	case PayloadUnsigned:
@@ -395,15 +412,11 @@ func (v *Verifier) wrapBody(r *http.Request, res *Result, payloadHash string, si
 	}
 	// aws-chunked modes.
 	res.ContentEncoding = stripAWSChunked(r.Header.Values("Content-Encoding"))
-	expect := int64(-1)
-	if dl := r.Header.Get("X-Amz-Decoded-Content-Length"); dl != "" {
-		n, err := strconv.ParseInt(dl, 10, 64)
-		if err != nil || n < 0 {
-			return nil, newError(CodeInvalidArgument, "x-amz-decoded-content-length must be a non-negative integer", nil)
-		}
-		expect = n
-	} else if res.PayloadMode != PayloadStreamingUnsignedTrailer {
-		return nil, newError(CodeMissingContentLength, "You must provide the x-amz-decoded-content-length HTTP header.", nil)
+	// Amazon S3 answers a missing or unparsable decoded length alike.
+	expect, err := strconv.ParseInt(r.Header.Get("X-Amz-Decoded-Content-Length"), 10, 64)
+	if err != nil || expect < 0 {
+		return nil, newError(CodeMissingContentLength, msgMissingContentLength,
+			errors.New("x-amz-decoded-content-length is missing or not a non-negative integer"))
 	}
 	res.DecodedContentLength = expect
 	var declared []string

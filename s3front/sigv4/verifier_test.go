@@ -314,7 +314,7 @@ func TestErrorsCarryCodes(t *testing.T) {
 		t.Fatal("specific sentinels must not match each other")
 	}
 	e := malformedChunk("x")
-	if !errors.Is(e, ErrMalformedChunk) || !errors.Is(e, ErrInvalidRequest) || e.Code() != CodeInvalidRequest {
+	if !errors.Is(e, ErrMalformedChunk) || !errors.Is(e, ErrIncompleteBody) || e.Code() != CodeIncompleteBody || e.Message() != msgBodyTerminated {
 		t.Fatalf("malformed chunk error = %v", e)
 	}
 	for code, status := range map[string]int{
