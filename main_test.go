@@ -192,6 +192,17 @@ func TestRunAll(t *testing.T) {
 	if resp.StatusCode != http.StatusForbidden || resp.Header.Get("x-amz-request-id") == "" {
 		t.Fatalf("anonymous S3 request: %s, request id %q", resp.Status, resp.Header.Get("x-amz-request-id"))
 	}
+	// The indexer answers searches on the admin listener; a malformed query is a 400.
+	for q, want := range map[string]int{"key%3D%27a%27": http.StatusOK, "key%3D%3D": http.StatusBadRequest} {
+		resp, err := http.Get(health + "/admin/index/search?q=" + q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("index search %s: %s, want %d", q, resp.Status, want)
+		}
+	}
 	// `sluice events` talks to the admin API of the running process.
 	var evOut, evErr bytes.Buffer
 	if code := runCLI(ctx, []string{"events", "-admin", health, "status", "hook"}, &evOut, &evErr); code != exitOK {

@@ -13,6 +13,7 @@ import (
 	"github.com/sluice-io/sluice/events/deliver"
 	"github.com/sluice-io/sluice/events/deliver/admin"
 	"github.com/sluice-io/sluice/events/deliver/notifications"
+	"github.com/sluice-io/sluice/indexer"
 	"github.com/sluice-io/sluice/s3front"
 	"github.com/sluice-io/sluice/services/config"
 	"github.com/sluice-io/sluice/services/runtime"
@@ -37,6 +38,8 @@ type fileConfig struct {
 	S3 s3front.Config `yaml:"s3"`
 	// Events configures the delivery of events to webhooks, functions and NATS subjects.
 	Events deliver.Config `yaml:"events"`
+	// Indexer configures the metadata index.
+	Indexer indexer.Config `yaml:"indexer"`
 }
 
 // SetDefaults sets the shared defaults and the development key pair.
@@ -61,6 +64,22 @@ type targetFactory func(cfg *fileConfig, set runtime.Settings) (started, error)
 var targets = map[string]targetFactory{
 	"s3front": newS3Front,
 	"events":  newEvents,
+	"indexer": newIndexer,
+}
+
+// newIndexer builds the metadata index: its own durable consumer on the events stream,
+// its store under the data directory, and its search APIs under /admin/index/.
+func newIndexer(cfg *fileConfig, set runtime.Settings) (started, error) {
+	svc, err := indexer.New(cfg.Indexer, set)
+	if err != nil {
+		return started{}, fmt.Errorf("indexer: %w", err)
+	}
+	return started{
+		target: runtime.NewTarget(indexer.Name, svc.Run),
+		banner: func(context.Context) []string {
+			return []string{"index search:  /admin/index/search?q=<where clause>"}
+		},
+	}, nil
 }
 
 // newEvents builds the delivery target: one durable consumer per configured webhook,
