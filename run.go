@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"sort"
 	"strings"
@@ -57,8 +58,16 @@ type started struct {
 	banner func(ctx context.Context) []string
 }
 
+// wiring carries what one service of the process hands another when they run in the
+// same process (`run all`); services never share memory otherwise.
+type wiring struct {
+	// search is the indexer's handler, for s3front's GET /{bucket}?search=.
+	search http.Handler
+}
+
 // targetFactory builds one service from the configuration and the process settings.
-type targetFactory func(cfg *fileConfig, set runtime.Settings) (started, error)
+// Factories run in name order, so "indexer" is built before "s3front".
+type targetFactory func(cfg *fileConfig, set runtime.Settings, w *wiring) (started, error)
 
 // targets are the services `sluice run <target>` knows; `run all` runs every one.
 var targets = map[string]targetFactory{
@@ -69,11 +78,12 @@ var targets = map[string]targetFactory{
 
 // newIndexer builds the metadata index: its own durable consumer on the events stream,
 // its store under the data directory, and its search APIs under /admin/index/.
-func newIndexer(cfg *fileConfig, set runtime.Settings) (started, error) {
+func newIndexer(cfg *fileConfig, set runtime.Settings, w *wiring) (started, error) {
 	svc, err := indexer.New(cfg.Indexer, set)
 	if err != nil {
 		return started{}, fmt.Errorf("indexer: %w", err)
 	}
+	w.search = svc.Handler()
 	return started{
 		target: runtime.NewTarget(indexer.Name, svc.Run),
 		banner: func(context.Context) []string {
@@ -85,7 +95,7 @@ func newIndexer(cfg *fileConfig, set runtime.Settings) (started, error) {
 // newEvents builds the delivery target: one durable consumer per configured webhook,
 // function or NATS target, fed with the subscriptions s3front keeps in the
 // SLUICE_NOTIFICATIONS key-value bucket.
-func newEvents(cfg *fileConfig, set runtime.Settings) (started, error) {
+func newEvents(cfg *fileConfig, set runtime.Settings, _ *wiring) (started, error) {
 	log := set.Logger.Named("events")
 	b, err := bus.New(set.JetStream, bus.Options{Logger: log})
 	if err != nil {
@@ -118,8 +128,12 @@ func newEvents(cfg *fileConfig, set runtime.Settings) (started, error) {
 	}, nil
 }
 
-func newS3Front(cfg *fileConfig, set runtime.Settings) (started, error) {
-	svc, err := s3front.New(cfg.S3.WithCommon(cfg.Common).WithEvents(cfg.Events), set)
+func newS3Front(cfg *fileConfig, set runtime.Settings, w *wiring) (started, error) {
+	s3cfg := cfg.S3.WithCommon(cfg.Common).WithEvents(cfg.Events)
+	if w.search != nil {
+		s3cfg = s3cfg.WithSearch(w.search)
+	}
+	svc, err := s3front.New(s3cfg, set)
 	if err != nil {
 		return started{}, fmt.Errorf("s3front: %w", err)
 	}
@@ -220,9 +234,12 @@ func run(ctx context.Context, cfg *fileConfig, label string, names []string, std
 		_ = proc.Shutdown(context.WithoutCancel(ctx))
 		return err
 	}
-	var services []started
+	var (
+		services []started
+		w        wiring
+	)
 	for _, n := range names {
-		s, err := targets[n](cfg, set)
+		s, err := targets[n](cfg, set, &w)
 		if err != nil {
 			_ = proc.Shutdown(context.WithoutCancel(ctx))
 			return err

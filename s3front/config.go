@@ -4,6 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -71,6 +74,12 @@ type Config struct {
 	// section); the command copies them here with WithEvents. A bucket
 	// notification configuration may only name these targets.
 	Events deliver.Config `yaml:"-"`
+	// SearchURL is the process HTTP listener of an indexer running in another process
+	// (e.g. http://indexer:9601); GET /{bucket}?search= is proxied to it. Under
+	// `sluice run all` the indexer's handler is handed over directly (WithSearch).
+	SearchURL string `yaml:"search_url"`
+	// Search is the in-process search handler; the command sets it with WithSearch.
+	Search http.Handler `yaml:"-"`
 }
 
 // User is one S3 user: its name is the principal that owns its buckets.
@@ -104,6 +113,25 @@ func (c *Config) SetDefaults() {
 func (c Config) WithCommon(common config.Common) Config {
 	c.RootAccessKey, c.RootSecretKey = common.RootAccessKey, common.RootSecretKey
 	return c
+}
+
+// WithSearch returns c with h answering metadata searches.
+func (c Config) WithSearch(h http.Handler) Config {
+	c.Search = h
+	return c
+}
+
+// searchHandler is the handler for GET /{bucket}?search=: the in-process one, or a
+// reverse proxy to SearchURL, or nil.
+func (c Config) searchHandler() (http.Handler, error) {
+	if c.Search != nil || c.SearchURL == "" {
+		return c.Search, nil
+	}
+	u, err := url.Parse(c.SearchURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, config.Invalidf("search_url %q must be an http(s) URL", c.SearchURL)
+	}
+	return httputil.NewSingleHostReverseProxy(u), nil
 }
 
 // WithEvents returns c with the delivery targets of the events section.
@@ -152,6 +180,9 @@ var (
 func (c *Config) Validate() error {
 	var errs []error
 	add := func(format string, args ...any) { errs = append(errs, config.Invalidf(format, args...)) }
+	if _, err := c.searchHandler(); err != nil {
+		errs = append(errs, err)
+	}
 	if c.Listen != "" {
 		if err := config.ValidateListen(c.Listen); err != nil {
 			errs = append(errs, fmt.Errorf("listen: %w", err))

@@ -256,6 +256,9 @@ func (s *Service) Run(ctx context.Context) (err error) {
 	if ntf != nil {
 		srvOpts.Notify = ntf.apply
 	}
+	if srvOpts.Search, err = s.cfg.searchHandler(); err != nil {
+		return err
+	}
 	srv, err := server.New(srvOpts)
 	if err != nil {
 		return fmt.Errorf("s3front: %w", err)

@@ -64,6 +64,7 @@ const (
 	OpAbortMultipartUpload    Op = "AbortMultipartUpload"
 	OpListParts               Op = "ListParts"
 	OpPostObject              Op = "PostObject"
+	OpSearchBucket            Op = "SearchBucket"
 
 	// OpNotImplemented is a recognised S3 sub-resource Sluice does not serve.
 	OpNotImplemented Op = "NotImplemented"
@@ -254,6 +255,8 @@ func resolveBucket(m string, has func(string) bool, q url.Values, rt *route) Op 
 			return OpListMultipartUploads
 		case has("versions"):
 			return OpListObjectVersions
+		case has("search"):
+			return OpSearchBucket
 		case q.Get("list-type") == "2":
 			return OpListObjectsV2
 		}

@@ -78,6 +78,11 @@ type Options struct {
 	// idempotent, so the client's retry applies it. Nil stores the
 	// configuration only.
 	Notify NotifyFunc
+	// Search, when set, answers Zenko's metadata search, GET /{bucket}?search=<where
+	// clause>, for the bucket's owner: it receives the authenticated request rewritten to
+	// /admin/index/buckets/{bucket}/search with the same query (the indexer's handler, or
+	// a proxy to it). Without it such requests get NotImplemented.
+	Search http.Handler
 }
 
 // NotifyFunc makes subs the notification subscriptions of bucket (none
@@ -99,6 +104,7 @@ type Server struct {
 	after     func(Op)
 	events    deliver.Config
 	notify    NotifyFunc
+	search    http.Handler
 	handlers  map[Op]handlerFunc
 }
 
@@ -134,6 +140,7 @@ func New(opts Options) (*Server, error) {
 		after:     opts.AfterCommit,
 		events:    opts.Events,
 		notify:    opts.Notify,
+		search:    opts.Search,
 	}
 	if s.region == "" {
 		s.region = "us-east-1"
@@ -180,6 +187,7 @@ func (s *Server) handlerTable() map[Op]handlerFunc {
 		OpListObjects:                  s.owned(s.listObjectsV1),
 		OpListObjectsV2:                s.owned(s.listObjectsV2),
 		OpListObjectVersions:           s.owned(s.listObjectVersions),
+		OpSearchBucket:                 s.owned(s.searchBucket),
 		OpListMultipartUploads:         s.owned(s.listMultipartUploads),
 		OpDeleteObjects:                s.owned(s.deleteObjects),
 
