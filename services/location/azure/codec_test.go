@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/sluice-io/sluice/services/location"
+	"github.com/sluice-io/sluice/services/location/internal/remote"
 )
 
 var keyTests = []struct {
@@ -65,14 +66,14 @@ var valueTests = []string{"blue", "", " lead", "trail ", "=?UTF-8?B?aGk=?=", "ZÃ
 
 func TestValueCodec(t *testing.T) {
 	for _, v := range valueTests {
-		enc := encodeValue(v)
+		enc := remote.EncodeValue(v)
 		for i := 0; i < len(enc); i++ {
 			if enc[i] < 0x20 || enc[i] >= 0x7f {
-				t.Errorf("encodeValue(%q) = %q holds a byte Azure refuses", v, enc)
+				t.Errorf("remote.EncodeValue(%q) = %q holds a byte Azure refuses", v, enc)
 			}
 		}
-		if dec := decodeValue(enc); dec != v {
-			t.Errorf("decodeValue(encodeValue(%q)) = %q", v, dec)
+		if dec := remote.DecodeValue(enc); dec != v {
+			t.Errorf("remote.DecodeValue(remote.EncodeValue(%q)) = %q", v, dec)
 		}
 	}
 }
@@ -82,11 +83,11 @@ func FuzzValueCodec(f *testing.F) {
 		f.Add(v)
 	}
 	f.Fuzz(func(t *testing.T, v string) {
-		enc := encodeValue(v)
+		enc := remote.EncodeValue(v)
 		if strings.TrimSpace(enc) != enc {
-			t.Fatalf("encodeValue(%q) = %q has spaces at an end", v, enc)
+			t.Fatalf("remote.EncodeValue(%q) = %q has spaces at an end", v, enc)
 		}
-		if dec := decodeValue(enc); dec != v {
+		if dec := remote.DecodeValue(enc); dec != v {
 			t.Fatalf("round trip of %q via %q = %q", v, enc, dec)
 		}
 	})
@@ -109,57 +110,6 @@ func TestMetadataCodec(t *testing.T) {
 	}
 	if _, err := encodeMetadata(map[string]string{"": "x"}); err == nil {
 		t.Fatal("empty key accepted")
-	}
-}
-
-var sizeTests = []struct {
-	in   string
-	want int64 // 0: an error
-}{
-	{"1", 1}, {"8MiB", 8 << 20}, {" 4 MiB ", 4 << 20}, {"2GiB", 2 << 30}, {"512B", 512},
-	{"", 0}, {"0", 0}, {"-1", 0}, {"1.5MiB", 0}, {"MiB", 0}, {"5mb", 0}, {"4194305TiB", 0},
-}
-
-func TestParseSize(t *testing.T) {
-	for _, tc := range sizeTests {
-		got, err := parseSize(tc.in)
-		if tc.want == 0 {
-			if err == nil {
-				t.Errorf("parseSize(%q) = %d, want an error", tc.in, got)
-			}
-			continue
-		}
-		if err != nil || got != tc.want {
-			t.Errorf("parseSize(%q) = %d, %v; want %d", tc.in, got, err, tc.want)
-		}
-	}
-}
-
-func FuzzParseSize(f *testing.F) {
-	for _, tc := range sizeTests {
-		f.Add(tc.in)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		if n, err := parseSize(s); err == nil && n <= 0 {
-			t.Fatalf("parseSize(%q) = %d without error", s, n)
-		}
-	})
-}
-
-func TestTotalSize(t *testing.T) {
-	for in, want := range map[string]int64{"bytes 0-9/100": 100, "bytes 5-5/6": 6, "bytes 0-9/*": -1, "0-9/100": -1, "bytes 1-2/x": -1} {
-		got, err := totalSize(in)
-		if (err != nil) != (want < 0) || (want >= 0 && got != want) {
-			t.Errorf("totalSize(%q) = %d, %v; want %d", in, got, err, want)
-		}
-	}
-}
-
-func TestStorable(t *testing.T) {
-	for in, want := range map[string]string{"": "", "abc": "abc", "caf\xc3": "caf", "a\x00b": "a", "\xff": ""} {
-		if got := storable(in); got != want {
-			t.Errorf("storable(%q) = %q, want %q", in, got, want)
-		}
 	}
 }
 

@@ -5,10 +5,11 @@ import (
 	"testing"
 
 	"go.uber.org/goleak"
-	"go.uber.org/zap/zaptest"
+	"go.uber.org/zap"
 
 	"github.com/sluice-io/sluice/services/emulators"
 	"github.com/sluice-io/sluice/services/location"
+	"github.com/sluice-io/sluice/services/location/internal/remote/remotetest"
 	"github.com/sluice-io/sluice/services/location/locationtest"
 )
 
@@ -24,15 +25,12 @@ var azuriteFeatures = location.Features{NestedKeys: true, UnicodeMetadata: true,
 // newTestDriver opens a driver on cfg, closed when t ends.
 func newTestDriver(t testing.TB, cfg Config) location.Driver {
 	t.Helper()
-	if cfg.Logger == nil {
-		cfg.Logger = zaptest.NewLogger(t)
-	}
-	d, err := New(context.Background(), cfg)
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	t.Cleanup(func() { d.Close() })
-	return d
+	return remotetest.Open(t, func(ctx context.Context, logger *zap.Logger) (location.Driver, error) {
+		if cfg.Logger == nil {
+			cfg.Logger = logger
+		}
+		return New(ctx, cfg)
+	})
 }
 
 // azuriteConfig returns a driver config for container on a under prefix.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -19,6 +18,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/sluice-io/sluice/services/location"
+	"github.com/sluice-io/sluice/services/location/internal/remote"
 )
 
 // Type is the location.Config.Type this driver registers under.
@@ -101,7 +101,7 @@ type driver struct {
 	prefix      string
 	blockSize   int64
 	concurrency int
-	bufs        *bufferPool
+	bufs        *remote.BufferPool
 	log         *zap.Logger
 	closed      atomic.Bool
 }
@@ -129,9 +129,9 @@ func New(_ context.Context, cfg Config) (location.Driver, error) {
 	if limit == 0 {
 		limit = DefaultMemoryBlocks * d.blockSize
 	}
-	d.bufs = newBufferPool(d.blockSize, limit)
+	d.bufs = remote.NewBufferPool(d.blockSize, limit)
 	if d.httpClient == nil {
-		d.httpClient = newHTTPClient()
+		d.httpClient = remote.NewHTTPClient()
 		d.ownsHTTP = true
 	}
 	opts := &container.ClientOptions{}
@@ -162,7 +162,7 @@ func New(_ context.Context, cfg Config) (location.Driver, error) {
 	d.log.Info("azure location opened",
 		zap.String("endpoint", endpoint), zap.String("account", cfg.AccountName),
 		zap.String("container", cfg.Container), zap.String("prefix", d.prefix),
-		zap.Int64("blockSize", d.blockSize), zap.Int("concurrency", d.concurrency), zap.Int64("memoryLimit", d.bufs.limit))
+		zap.Int64("blockSize", d.blockSize), zap.Int("concurrency", d.concurrency), zap.Int64("memoryLimit", d.bufs.Limit()))
 	return d, nil
 }
 
@@ -195,23 +195,6 @@ func (cfg Config) validate() error {
 		return bad("memory limit %d is negative", cfg.MemoryLimit)
 	}
 	return nil
-}
-
-// newHTTPClient returns a client for one driver: no overall timeout (bodies
-// stream for as long as they take), bounded dialing and header waits, and
-// enough idle connections for concurrent block uploads.
-func newHTTPClient() *http.Client {
-	return &http.Client{Transport: &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          100,
-		MaxIdleConnsPerHost:   32,
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   10 * time.Second,
-		ExpectContinueTimeout: time.Second,
-		ResponseHeaderTimeout: 2 * time.Minute,
-	}}
 }
 
 // checkName reports why name cannot be a blob name the driver stores

@@ -4,12 +4,10 @@ import (
 	"bytes"
 	"context"
 	"crypto/md5"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"maps"
-	"math/rand/v2"
 	"slices"
 	"strings"
 	"sync"
@@ -24,60 +22,9 @@ import (
 
 	"github.com/sluice-io/sluice/services/emulators"
 	"github.com/sluice-io/sluice/services/location"
+	"github.com/sluice-io/sluice/services/location/internal/remote/remotetest"
 	"github.com/sluice-io/sluice/services/location/locationtest"
 )
-
-// randomBytes returns n bytes determined by seed.
-func randomBytes(seed uint64, n int) []byte {
-	var s [32]byte
-	s[0], s[1] = byte(seed), byte(seed>>8)
-	b := make([]byte, n)
-	_, _ = rand.NewChaCha8(s).Read(b) // never fails
-	return b
-}
-
-func md5Hex(b []byte) string {
-	sum := md5.Sum(b)
-	return hex.EncodeToString(sum[:])
-}
-
-// errBoom is what failing readers return.
-var errBoom = errors.New("reader failed on purpose")
-
-// failAfter yields the first n bytes of data, then errBoom.
-type failAfter struct {
-	data []byte
-	n    int
-}
-
-func (f *failAfter) Read(p []byte) (int, error) {
-	if f.n <= 0 {
-		return 0, errBoom
-	}
-	c := copy(p[:min(len(p), f.n)], f.data)
-	f.data, f.n = f.data[c:], f.n-c
-	return c, nil
-}
-
-// onlyReader hides bytes.Reader's other methods from the driver.
-type onlyReader struct{ r io.Reader }
-
-func (o onlyReader) Read(p []byte) (int, error) { return o.r.Read(p) }
-
-// getAll reads key whole.
-func getAll(t *testing.T, d location.Driver, key string) ([]byte, location.ObjectInfo) {
-	t.Helper()
-	rc, info, err := d.Get(t.Context(), key, nil)
-	if err != nil {
-		t.Fatalf("Get(%q): %v", key, err)
-	}
-	defer rc.Close()
-	b, err := io.ReadAll(rc)
-	if err != nil {
-		t.Fatalf("Get(%q): read: %v", key, err)
-	}
-	return b, info
-}
 
 func rawClient(t *testing.T, a *emulators.Azurite) *azblob.Client {
 	t.Helper()
@@ -125,11 +72,11 @@ func TestRegistered(t *testing.T) {
 				t.Fatalf("location.Open: %v", err)
 			}
 			defer d.Close()
-			data := randomBytes(1, 3<<20+1)
+			data := remotetest.RandomBytes(1, 3<<20+1)
 			if _, err := d.Put(t.Context(), "k", bytes.NewReader(data), location.PutOptions{Size: int64(len(data))}); err != nil {
 				t.Fatalf("Put: %v", err)
 			}
-			if got, _ := getAll(t, d, "k"); !bytes.Equal(got, data) {
+			if got, _ := remotetest.GetAll(t, d, "k"); !bytes.Equal(got, data) {
 				t.Fatal("data differs")
 			}
 			if len(logs.FilterMessage("azure location opened").All()) != 1 {
@@ -222,7 +169,7 @@ func TestOddKeys(t *testing.T) {
 		}
 	}
 	for _, k := range stored {
-		if got, info := getAll(t, d, k); string(got) != "odd: "+k || info.Key != k || info.ETag != md5Hex(got) {
+		if got, info := remotetest.GetAll(t, d, k); string(got) != "odd: "+k || info.Key != k || info.ETag != remotetest.MD5Hex(got) {
 			t.Errorf("Get(%q) = %q, %+v", k, got, info)
 		}
 	}
@@ -261,8 +208,8 @@ func TestBlocks(t *testing.T) {
 		{name: "unknown size", size: 3*block + 3, blocks: 4},
 		{name: "unknown size ending at a block boundary", size: 3 * block, blocks: 3},
 		{name: "wrong MD5", size: 2*block + 7, known: true, withMD5: true, wrongMD5: true, wantErr: location.ErrBadDigest},
-		{name: "reader fails in the third block", size: 3 * block, known: true, failAt: 2*block + 100, wantErr: errBoom},
-		{name: "reader fails in the third block, unknown size", size: 3 * block, failAt: 2*block + 100, wantErr: errBoom},
+		{name: "reader fails in the third block", size: 3 * block, known: true, failAt: 2*block + 100, wantErr: remotetest.ErrBoom},
+		{name: "reader fails in the third block, unknown size", size: 3 * block, failAt: 2*block + 100, wantErr: remotetest.ErrBoom},
 		{name: "body longer than declared", size: 2*block + 7, known: true, longBody: true, wantErr: location.ErrSizeMismatch},
 		{name: "body shorter than declared", size: 2*block + 7, known: true, failAt: -1, wantErr: location.ErrSizeMismatch},
 	}
@@ -272,7 +219,7 @@ func TestBlocks(t *testing.T) {
 			cfg := azuriteConfig(a, container, "blk/")
 			cfg.BlockSize, cfg.Concurrency = block, 3
 			d := newTestDriver(t, cfg)
-			data := randomBytes(uint64(i), tc.size)
+			data := remotetest.RandomBytes(uint64(i), tc.size)
 			opts := location.PutOptions{Size: -1, ContentType: "application/x-test", Metadata: map[string]string{"kind": "blocks", "Note": "Zürich"}}
 			if tc.known {
 				opts.Size = int64(tc.size)
@@ -284,14 +231,14 @@ func TestBlocks(t *testing.T) {
 				}
 				opts.ContentMD5 = sum[:]
 			}
-			var r io.Reader = onlyReader{bytes.NewReader(data)}
+			var r io.Reader = remotetest.OnlyReader(bytes.NewReader(data))
 			switch {
 			case tc.failAt > 0:
-				r = &failAfter{data: data, n: tc.failAt}
+				r = remotetest.FailAfter(data, tc.failAt)
 			case tc.failAt < 0:
-				r = onlyReader{bytes.NewReader(data[:len(data)-1])}
+				r = remotetest.OnlyReader(bytes.NewReader(data[:len(data)-1]))
 			case tc.longBody:
-				r = onlyReader{io.MultiReader(bytes.NewReader(data), strings.NewReader("extra"))}
+				r = remotetest.OnlyReader(io.MultiReader(bytes.NewReader(data), strings.NewReader("extra")))
 			}
 			info, err := d.Put(t.Context(), "obj", r, opts)
 			if tc.wantErr != nil {
@@ -309,14 +256,14 @@ func TestBlocks(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Put: %v", err)
 			}
-			want := md5Hex(data)
+			want := remotetest.MD5Hex(data)
 			wantMeta := map[string]string{"kind": "blocks", "Note": "Zürich"}
 			if info.ETag != want || info.Size != int64(tc.size) {
 				t.Fatalf("Put = %+v, want ETag %s size %d", info, want, tc.size)
 			}
-			got, gi := getAll(t, d, "obj")
+			got, gi := remotetest.GetAll(t, d, "obj")
 			if !bytes.Equal(got, data) {
-				t.Fatalf("Get returned %d bytes (md5 %s), want %d (md5 %s)", len(got), md5Hex(got), len(data), want)
+				t.Fatalf("Get returned %d bytes (md5 %s), want %d (md5 %s)", len(got), remotetest.MD5Hex(got), len(data), want)
 			}
 			st, err := d.Stat(t.Context(), "obj")
 			if err != nil {
@@ -350,15 +297,15 @@ func TestConcurrentBlockPutsToOneKey(t *testing.T) {
 	versions := make([][]byte, 4)
 	valid := map[string]bool{}
 	for i := range versions {
-		versions[i] = randomBytes(uint64(50+i), 3*MinBlockSize+i*1031)
-		valid[md5Hex(versions[i])] = true
+		versions[i] = remotetest.RandomBytes(uint64(50+i), 3*MinBlockSize+i*1031)
+		valid[remotetest.MD5Hex(versions[i])] = true
 	}
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	succeeded := 0
 	for i := range versions {
 		wg.Go(func() {
-			info, err := d.Put(t.Context(), "contended", onlyReader{bytes.NewReader(versions[i])}, location.PutOptions{Size: -1})
+			info, err := d.Put(t.Context(), "contended", remotetest.OnlyReader(bytes.NewReader(versions[i])), location.PutOptions{Size: -1})
 			if err != nil {
 				// A Put whose blocks a concurrent commit discarded fails;
 				// it must say so rather than store a mix.
@@ -367,7 +314,7 @@ func TestConcurrentBlockPutsToOneKey(t *testing.T) {
 				}
 				return
 			}
-			if info.ETag != md5Hex(versions[i]) {
+			if info.ETag != remotetest.MD5Hex(versions[i]) {
 				t.Errorf("Put %d returned ETag %s", i, info.ETag)
 			}
 			mu.Lock()
@@ -379,8 +326,8 @@ func TestConcurrentBlockPutsToOneKey(t *testing.T) {
 	if succeeded == 0 {
 		t.Fatal("every concurrent Put failed")
 	}
-	got, info := getAll(t, d, "contended")
-	if sum := md5Hex(got); !valid[sum] || info.ETag != sum {
+	got, info := remotetest.GetAll(t, d, "contended")
+	if sum := remotetest.MD5Hex(got); !valid[sum] || info.ETag != sum {
 		t.Fatalf("after concurrent Puts: md5 %s, ETag %s: not one complete version", sum, info.ETag)
 	}
 }
@@ -434,7 +381,7 @@ func TestPrefixes(t *testing.T) {
 	if _, err := two.Stat(t.Context(), "a"); err != nil {
 		t.Fatalf("deleting one/a touched two/a: %v", err)
 	}
-	if got, _ := getAll(t, root, "one/b/c"); string(got) != "b/c" {
+	if got, _ := remotetest.GetAll(t, root, "one/b/c"); string(got) != "b/c" {
 		t.Fatalf("root reads one/b/c as %q", got)
 	}
 	if _, err := one.Put(t.Context(), strings.Repeat("k", location.MaxKeyLen-3), strings.NewReader("x"), location.PutOptions{Size: 1}); !errors.Is(err, location.ErrInvalidKey) {

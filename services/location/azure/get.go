@@ -6,14 +6,13 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"strconv"
-	"strings"
 	"sync"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/bloberror"
 
 	"github.com/sluice-io/sluice/services/location"
+	"github.com/sluice-io/sluice/services/location/internal/remote"
 )
 
 // readRetries is how often a download that breaks is resumed, from the
@@ -72,7 +71,7 @@ func (d *driver) get(ctx context.Context, key string, rng *location.Range) (io.R
 		}
 		size := deref(resp.ContentLength)
 		if cr := deref(resp.ContentRange); cr != "" {
-			if size, err = totalSize(cr); err != nil {
+			if size, err = remote.TotalSize(cr); err != nil {
 				resp.Body.Close()
 				return nil, location.ObjectInfo{}, err
 			}
@@ -93,20 +92,6 @@ func (d *driver) get(ctx context.Context, key string, rng *location.Range) (io.R
 		body := resp.NewRetryReader(ctx, &blob.RetryReaderOptions{MaxRetries: readRetries})
 		return &bodyReader{ctx: ctx, body: body}, info, nil
 	}
-}
-
-// totalSize returns the complete length from a Content-Range header value
-// "bytes first-last/complete".
-func totalSize(contentRange string) (int64, error) {
-	i := strings.LastIndexByte(contentRange, '/')
-	if i < 0 || !strings.HasPrefix(contentRange, "bytes ") {
-		return 0, fmt.Errorf("malformed Content-Range %q", contentRange)
-	}
-	n, err := strconv.ParseInt(contentRange[i+1:], 10, 64)
-	if err != nil || n < 0 {
-		return 0, fmt.Errorf("malformed Content-Range %q", contentRange)
-	}
-	return n, nil
 }
 
 // bodyReader reads a blob's body and fails with ctx's error once ctx is

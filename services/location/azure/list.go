@@ -4,11 +4,11 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
 
 	"github.com/sluice-io/sluice/services/location"
+	"github.com/sluice-io/sluice/services/location/internal/remote"
 )
 
 // maxListResults is the largest page List Blobs returns.
@@ -40,10 +40,10 @@ func (d *driver) list(ctx context.Context, prefix, startAfter string, limit int)
 	// narrowed to the part the service can take, and the rest is
 	// filtered here.
 	opts := &container.ListBlobsFlatOptions{
-		Prefix:     to(d.prefix + storable(prefix)),
+		Prefix:     to(d.prefix + remote.Storable(prefix)),
 		MaxResults: to(int32(min(limit, maxListResults))),
 	}
-	if sa := d.prefix + storable(startAfter); sa != "" {
+	if sa := d.prefix + remote.Storable(startAfter); sa != "" {
 		opts.StartFrom = &sa
 	}
 	var out []location.ObjectInfo
@@ -76,18 +76,4 @@ func (d *driver) list(ctx context.Context, prefix, startAfter string, limit int)
 		}
 	}
 	return out, nil
-}
-
-// storable returns the longest prefix of s that is valid UTF-8 without
-// NUL: every blob name that sorts after s, or starts with s, sorts after,
-// or starts with, that prefix.
-func storable(s string) string {
-	for i := 0; i < len(s); {
-		r, n := utf8.DecodeRuneInString(s[i:])
-		if r == 0 || (r == utf8.RuneError && n <= 1) {
-			return s[:i]
-		}
-		i += n
-	}
-	return s
 }

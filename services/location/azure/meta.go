@@ -1,26 +1,19 @@
 package azure
 
 import (
-	"encoding/base64"
 	"encoding/hex"
 	"fmt"
-	"mime"
 	"strings"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 
 	"github.com/sluice-io/sluice/services/location"
+	"github.com/sluice-io/sluice/services/location/internal/remote"
 )
 
 // escapedKeyPrefix starts every metadata name that is an encoded key.
 const escapedKeyPrefix = "x_"
-
-// Encoded values are RFC 2047 encoded words in this form.
-const (
-	wordStart = "=?UTF-8?B?"
-	wordEnd   = "?="
-)
 
 // defaultContentType is stored when PutOptions.ContentType is empty, so
 // that Put and Stat agree.
@@ -100,7 +93,7 @@ func encodeMetadata(user map[string]string) (map[string]*string, error) {
 		if k == "" {
 			return nil, fmt.Errorf("%w: empty metadata key", location.ErrInvalidArgument)
 		}
-		ev := encodeValue(v)
+		ev := remote.EncodeValue(v)
 		out[encodeKey(k)] = &ev
 	}
 	return out, nil
@@ -115,41 +108,10 @@ func decodeMetadata(stored map[string]*string) map[string]string {
 	out := make(map[string]string, len(stored))
 	for k, v := range stored {
 		if v != nil {
-			out[decodeKey(k)] = decodeValue(*v)
+			out[decodeKey(k)] = remote.DecodeValue(*v)
 		}
 	}
 	return out
-}
-
-// encodeValue returns v unchanged when it is printable ASCII without
-// leading or trailing spaces and does not start with "=?", and otherwise
-// as an encoded word.
-func encodeValue(v string) string {
-	plain := v != "" && v[0] != ' ' && v[len(v)-1] != ' ' && !strings.HasPrefix(v, "=?")
-	for i := 0; plain && i < len(v); i++ {
-		plain = v[i] >= 0x20 && v[i] < 0x7f
-	}
-	if plain {
-		return v
-	}
-	return wordStart + base64.StdEncoding.EncodeToString([]byte(v)) + wordEnd
-}
-
-// decodeValue reverses encodeValue; it decodes other RFC 2047 words too
-// and returns anything it cannot decode as stored.
-func decodeValue(v string) string {
-	if !strings.HasPrefix(v, "=?") || !strings.HasSuffix(v, "?=") {
-		return v
-	}
-	if b64, ok := strings.CutPrefix(v, wordStart); ok {
-		if b, err := base64.StdEncoding.DecodeString(strings.TrimSuffix(b64, wordEnd)); err == nil {
-			return string(b)
-		}
-	}
-	if s, err := new(mime.WordDecoder).DecodeHeader(v); err == nil {
-		return s
-	}
-	return v
 }
 
 // objectInfo builds the ObjectInfo of a blob: the ETag is the hex of its

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -21,6 +20,7 @@ import (
 	"google.golang.org/api/option"
 
 	"github.com/sluice-io/sluice/services/location"
+	"github.com/sluice-io/sluice/services/location/internal/remote"
 )
 
 // Type is the location.Config.Type this driver registers under.
@@ -142,7 +142,7 @@ func New(ctx context.Context, cfg Config) (location.Driver, error) {
 	case cfg.Endpoint != "":
 		d.httpClient = cfg.HTTPClient
 		if d.httpClient == nil {
-			d.httpClient = newHTTPClient()
+			d.httpClient = remote.NewHTTPClient()
 		}
 		opts = append(opts, option.WithoutAuthentication(), option.WithHTTPClient(d.httpClient))
 		auth = "none"
@@ -205,22 +205,6 @@ func (cfg Config) validate() error {
 		return bad("memory limit %d is negative", cfg.MemoryLimit)
 	}
 	return nil
-}
-
-// newHTTPClient returns a client for one driver: no overall timeout (bodies
-// stream for as long as they take), bounded dialing and header waits.
-func newHTTPClient() *http.Client {
-	return &http.Client{Transport: &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          100,
-		MaxIdleConnsPerHost:   32,
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   10 * time.Second,
-		ExpectContinueTimeout: time.Second,
-		ResponseHeaderTimeout: 2 * time.Minute,
-	}}
 }
 
 // checkName reports why name cannot be a GCS object name, or nil.

@@ -4,12 +4,10 @@ import (
 	"bytes"
 	"context"
 	"crypto/md5"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"maps"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -24,60 +22,9 @@ import (
 
 	"github.com/sluice-io/sluice/services/emulators"
 	"github.com/sluice-io/sluice/services/location"
+	"github.com/sluice-io/sluice/services/location/internal/remote/remotetest"
 	"github.com/sluice-io/sluice/services/location/locationtest"
 )
-
-// randomBytes returns n bytes determined by seed.
-func randomBytes(seed uint64, n int) []byte {
-	var s [32]byte
-	s[0], s[1] = byte(seed), byte(seed>>8)
-	b := make([]byte, n)
-	_, _ = rand.NewChaCha8(s).Read(b) // never fails
-	return b
-}
-
-func md5Hex(b []byte) string {
-	sum := md5.Sum(b)
-	return hex.EncodeToString(sum[:])
-}
-
-// errBoom is what failing readers return.
-var errBoom = errors.New("reader failed on purpose")
-
-// failAfter yields the first n bytes of data, then errBoom.
-type failAfter struct {
-	data []byte
-	n    int
-}
-
-func (f *failAfter) Read(p []byte) (int, error) {
-	if f.n <= 0 {
-		return 0, errBoom
-	}
-	c := copy(p[:min(len(p), f.n)], f.data)
-	f.data, f.n = f.data[c:], f.n-c
-	return c, nil
-}
-
-// onlyReader hides bytes.Reader's other methods from the driver.
-type onlyReader struct{ r io.Reader }
-
-func (o onlyReader) Read(p []byte) (int, error) { return o.r.Read(p) }
-
-// getAll reads key whole.
-func getAll(t *testing.T, d location.Driver, key string) ([]byte, location.ObjectInfo) {
-	t.Helper()
-	rc, info, err := d.Get(t.Context(), key, nil)
-	if err != nil {
-		t.Fatalf("Get(%q): %v", key, err)
-	}
-	defer rc.Close()
-	b, err := io.ReadAll(rc)
-	if err != nil {
-		t.Fatalf("Get(%q): read: %v", key, err)
-	}
-	return b, info
-}
 
 // listKeys lists every key of d.
 func listKeys(t *testing.T, d location.Driver, prefix, after string) []string {
@@ -107,11 +54,11 @@ func TestRegistered(t *testing.T) {
 		t.Fatalf("location.Open: %v", err)
 	}
 	defer d.Close()
-	data := randomBytes(1, 1<<20+1) // four chunks and a bit
+	data := remotetest.RandomBytes(1, 1<<20+1) // four chunks and a bit
 	if _, err := d.Put(t.Context(), "k", bytes.NewReader(data), location.PutOptions{Size: int64(len(data))}); err != nil {
 		t.Fatalf("Put: %v", err)
 	}
-	if got, _ := getAll(t, d, "k"); !bytes.Equal(got, data) {
+	if got, _ := remotetest.GetAll(t, d, "k"); !bytes.Equal(got, data) {
 		t.Fatal("data differs")
 	}
 	opened := logs.FilterMessage("gcs location opened").All()
@@ -205,7 +152,7 @@ func TestOddKeys(t *testing.T) {
 		}
 	}
 	for _, k := range stored {
-		if got, info := getAll(t, d, k); string(got) != "odd: "+k || info.Key != k || info.ETag != md5Hex(got) {
+		if got, info := remotetest.GetAll(t, d, k); string(got) != "odd: "+k || info.Key != k || info.ETag != remotetest.MD5Hex(got) {
 			t.Errorf("Get(%q) = %q, %+v", k, got, info)
 		}
 	}
@@ -243,8 +190,8 @@ func TestUploads(t *testing.T) {
 		{name: "chunk boundary, unknown size", size: 4 * chunk},
 		{name: "wrong MD5, small", size: 100, known: true, withMD5: true, wrongMD5: true, wantErr: location.ErrBadDigest},
 		{name: "wrong MD5, several chunks", size: 5*chunk + 7, withMD5: true, wrongMD5: true, wantErr: location.ErrBadDigest},
-		{name: "reader fails in the fourth chunk", size: 5 * chunk, known: true, failAt: 3*chunk + 100, wantErr: errBoom},
-		{name: "reader fails in the fourth chunk, unknown size", size: 5 * chunk, failAt: 3*chunk + 100, wantErr: errBoom},
+		{name: "reader fails in the fourth chunk", size: 5 * chunk, known: true, failAt: 3*chunk + 100, wantErr: remotetest.ErrBoom},
+		{name: "reader fails in the fourth chunk, unknown size", size: 5 * chunk, failAt: 3*chunk + 100, wantErr: remotetest.ErrBoom},
 		{name: "body longer than declared", size: 5*chunk + 7, known: true, longBody: true, wantErr: location.ErrSizeMismatch},
 		{name: "body shorter than declared", size: 5*chunk + 7, known: true, failAt: -1, wantErr: location.ErrSizeMismatch},
 	}
@@ -253,7 +200,7 @@ func TestUploads(t *testing.T) {
 			cfg := fakeConfig(f, bucket, fmt.Sprintf("up%d/", i))
 			cfg.ChunkSize = chunk
 			d := newTestDriver(t, cfg)
-			data := randomBytes(uint64(i), tc.size)
+			data := remotetest.RandomBytes(uint64(i), tc.size)
 			meta := map[string]string{"kind": "upload", "Note": "Zürich ☕"}
 			opts := location.PutOptions{Size: -1, ContentType: "application/x-test", Metadata: meta}
 			if tc.known {
@@ -266,14 +213,14 @@ func TestUploads(t *testing.T) {
 				}
 				opts.ContentMD5 = sum[:]
 			}
-			var r io.Reader = onlyReader{bytes.NewReader(data)}
+			var r io.Reader = remotetest.OnlyReader(bytes.NewReader(data))
 			switch {
 			case tc.failAt > 0:
-				r = &failAfter{data: data, n: tc.failAt}
+				r = remotetest.FailAfter(data, tc.failAt)
 			case tc.failAt < 0:
-				r = onlyReader{bytes.NewReader(data[:len(data)-1])}
+				r = remotetest.OnlyReader(bytes.NewReader(data[:len(data)-1]))
 			case tc.longBody:
-				r = onlyReader{io.MultiReader(bytes.NewReader(data), strings.NewReader("extra"))}
+				r = remotetest.OnlyReader(io.MultiReader(bytes.NewReader(data), strings.NewReader("extra")))
 			}
 			// An older version stays when the Put fails.
 			if _, err := d.Put(t.Context(), "obj", strings.NewReader("old"), location.PutOptions{Size: 3}); err != nil {
@@ -284,7 +231,7 @@ func TestUploads(t *testing.T) {
 				if !errors.Is(err, tc.wantErr) {
 					t.Fatalf("Put error = %v, want %v", err, tc.wantErr)
 				}
-				if got, _ := getAll(t, d, "obj"); string(got) != "old" {
+				if got, _ := remotetest.GetAll(t, d, "obj"); string(got) != "old" {
 					t.Fatalf("after a failed Put the key holds %d bytes, want the old version", len(got))
 				}
 				return
@@ -292,13 +239,13 @@ func TestUploads(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Put: %v", err)
 			}
-			want := md5Hex(data)
+			want := remotetest.MD5Hex(data)
 			if info.ETag != want || info.Size != int64(tc.size) {
 				t.Fatalf("Put = %+v, want ETag %s size %d", info, want, tc.size)
 			}
-			got, gi := getAll(t, d, "obj")
+			got, gi := remotetest.GetAll(t, d, "obj")
 			if !bytes.Equal(got, data) {
-				t.Fatalf("Get returned %d bytes (md5 %s), want %d (md5 %s)", len(got), md5Hex(got), len(data), want)
+				t.Fatalf("Get returned %d bytes (md5 %s), want %d (md5 %s)", len(got), remotetest.MD5Hex(got), len(data), want)
 			}
 			st, err := d.Stat(t.Context(), "obj")
 			if err != nil {
@@ -353,7 +300,7 @@ func TestPrefixes(t *testing.T) {
 	if _, err := two.Stat(t.Context(), "a"); err != nil {
 		t.Fatalf("deleting one/a touched two/a: %v", err)
 	}
-	if got, _ := getAll(t, root, "one/b/c"); string(got) != "b/c" {
+	if got, _ := remotetest.GetAll(t, root, "one/b/c"); string(got) != "b/c" {
 		t.Fatalf("root reads one/b/c as %q", got)
 	}
 	if _, err := one.Put(t.Context(), strings.Repeat("k", location.MaxKeyLen-3), strings.NewReader("x"), location.PutOptions{Size: 1}); !errors.Is(err, location.ErrInvalidKey) {
@@ -407,10 +354,10 @@ func TestMemoryLimitShared(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range 3 {
 		wg.Go(func() {
-			data := randomBytes(uint64(100+i), 3*MinChunkSize+i)
+			data := remotetest.RandomBytes(uint64(100+i), 3*MinChunkSize+i)
 			key := fmt.Sprintf("shared/%d", i)
-			info, err := d.Put(t.Context(), key, onlyReader{bytes.NewReader(data)}, location.PutOptions{Size: -1})
-			if err != nil || info.ETag != md5Hex(data) {
+			info, err := d.Put(t.Context(), key, remotetest.OnlyReader(bytes.NewReader(data)), location.PutOptions{Size: -1})
+			if err != nil || info.ETag != remotetest.MD5Hex(data) {
 				t.Errorf("Put(%s) = %+v, %v", key, info, err)
 			}
 		})
@@ -423,8 +370,8 @@ func TestMemoryLimitShared(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
 	defer cancel()
-	big := randomBytes(9, peekSize+1) // past the first read: resumable
-	_, err := d.Put(ctx, "waits", onlyReader{bytes.NewReader(big)}, location.PutOptions{Size: -1})
+	big := remotetest.RandomBytes(9, peekSize+1) // past the first read: resumable
+	_, err := d.Put(ctx, "waits", remotetest.OnlyReader(bytes.NewReader(big)), location.PutOptions{Size: -1})
 	mem.release(mem.limit)
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Put without memory: error = %v, want context.DeadlineExceeded", err)

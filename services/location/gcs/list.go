@@ -5,12 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"unicode/utf8"
 
 	"cloud.google.com/go/storage"
 	"google.golang.org/api/iterator"
 
 	"github.com/sluice-io/sluice/services/location"
+	"github.com/sluice-io/sluice/services/location/internal/remote"
 )
 
 // maxListResults is the largest page the objects list returns.
@@ -38,8 +38,8 @@ func (d *driver) list(ctx context.Context, prefix, startAfter string, limit int)
 	}
 	// Object names are UTF-8; any other prefix or start is narrowed to
 	// the part GCS can take, and the rest is filtered here.
-	q := &storage.Query{Prefix: d.prefix + storable(prefix), Projection: storage.ProjectionNoACL}
-	if sa := d.prefix + storable(startAfter); sa != "" {
+	q := &storage.Query{Prefix: d.prefix + remote.Storable(prefix), Projection: storage.ProjectionNoACL}
+	if sa := d.prefix + remote.Storable(startAfter); sa != "" {
 		q.StartOffset = sa // inclusive: startAfter itself is skipped below
 	}
 	if err := q.SetAttrSelection([]string{"Name", "Size", "MD5", "Etag", "Created", "Updated", "ContentType"}); err != nil {
@@ -73,18 +73,4 @@ func (d *driver) list(ctx context.Context, prefix, startAfter string, limit int)
 			return out, nil
 		}
 	}
-}
-
-// storable returns the longest prefix of s that is valid UTF-8 without
-// NUL: every object name that sorts after s, or starts with s, sorts
-// after, or starts with, that prefix.
-func storable(s string) string {
-	for i := 0; i < len(s); {
-		r, n := utf8.DecodeRuneInString(s[i:])
-		if r == 0 || (r == utf8.RuneError && n <= 1) {
-			return s[:i]
-		}
-		i += n
-	}
-	return s
 }

@@ -3,15 +3,14 @@ package gcs
 import (
 	"bytes"
 	"context"
-	"crypto/md5"
 	"encoding/hex"
 	"fmt"
-	"hash"
 	"io"
 	"maps"
 	"unicode/utf8"
 
 	"github.com/sluice-io/sluice/services/location"
+	"github.com/sluice-io/sluice/services/location/internal/remote"
 )
 
 // defaultContentType is stored when PutOptions.ContentType is empty, so
@@ -31,9 +30,7 @@ func (d *driver) Put(ctx context.Context, key string, r io.Reader, opts location
 // upload is one Put in progress.
 type upload struct {
 	opts location.PutOptions
-	src  io.Reader
-	h    hash.Hash // MD5 of the bytes read so far
-	n    int64     // bytes read so far
+	body *remote.Body
 }
 
 func (d *driver) put(ctx context.Context, key string, r io.Reader, opts location.PutOptions) (location.ObjectInfo, error) {
@@ -44,27 +41,21 @@ func (d *driver) put(ctx context.Context, key string, r io.Reader, opts location
 	if err != nil {
 		return location.ObjectInfo{}, err
 	}
-	if opts.Size < -1 {
-		return location.ObjectInfo{}, fmt.Errorf("%w: size %d", location.ErrInvalidArgument, opts.Size)
-	}
-	if n := len(opts.ContentMD5); n != 0 && n != md5.Size {
-		return location.ObjectInfo{}, fmt.Errorf("%w: content MD5 of %d bytes", location.ErrInvalidArgument, n)
+	if err := remote.CheckPutOptions(opts); err != nil {
+		return location.ObjectInfo{}, err
 	}
 	for k, v := range opts.Metadata {
 		if k == "" || !utf8.ValidString(k) || !utf8.ValidString(v) {
 			return location.ObjectInfo{}, fmt.Errorf("%w: metadata %q=%q is not UTF-8 with a non-empty key", location.ErrInvalidArgument, k, v)
 		}
 	}
-	u := &upload{opts: opts, src: r, h: md5.New()}
-	if opts.Size >= 0 {
-		u.src = io.LimitReader(r, opts.Size+1) // one more byte reveals a long body
-	}
+	u := &upload{opts: opts, body: remote.NewBody(r, opts)}
 
 	// One pooled buffer carries the whole body to the writer; the first
 	// fill tells a small unknown-size body from a large one.
 	buf := d.mem.copyBuffer()
 	defer d.mem.putCopyBuffer(buf)
-	n, eof, err := u.fill(ctx, buf)
+	n, eof, err := u.body.Fill(ctx, buf)
 	if err != nil {
 		return location.ObjectInfo{}, err
 	}
@@ -76,7 +67,7 @@ func (d *driver) put(ctx context.Context, key string, r io.Reader, opts location
 	var sum []byte
 	chunk := int64(0)
 	if eof {
-		if sum, err = u.check(); err != nil {
+		if sum, err = u.body.Check(); err != nil {
 			return location.ObjectInfo{}, err
 		}
 	} else {
@@ -123,11 +114,11 @@ func (d *driver) put(ctx context.Context, key string, r io.Reader, opts location
 		if eof {
 			break
 		}
-		if n, eof, err = u.fill(ctx, buf); err != nil {
+		if n, eof, err = u.body.Fill(ctx, buf); err != nil {
 			return abandon(err)
 		}
 	}
-	if sum, err = u.check(); err != nil {
+	if sum, err = u.body.Check(); err != nil {
 		return abandon(err)
 	}
 	if err := ctx.Err(); err != nil {
@@ -143,51 +134,4 @@ func (d *driver) put(ctx context.Context, key string, r io.Reader, opts location
 	info := objectInfo(key, attrs)
 	info.ETag = hex.EncodeToString(sum)
 	return info, nil
-}
-
-// fill reads into buf until it is full or the body ends, hashing what it
-// reads. It checks ctx before every read and fails early with
-// location.ErrSizeMismatch once a known-size body runs long.
-func (u *upload) fill(ctx context.Context, buf []byte) (n int, eof bool, err error) {
-	empty := 0
-	for n < len(buf) {
-		if err := ctx.Err(); err != nil {
-			return n, false, err
-		}
-		m, rerr := u.src.Read(buf[n:])
-		if m > 0 {
-			u.h.Write(buf[n : n+m])
-			n += m
-			u.n += int64(m)
-			empty = 0
-		} else if rerr == nil {
-			if empty++; empty > 100 {
-				rerr = io.ErrNoProgress
-			}
-		}
-		if rerr == io.EOF {
-			eof = true
-			break
-		}
-		if rerr != nil {
-			return n, false, fmt.Errorf("read data: %w", rerr)
-		}
-	}
-	if u.opts.Size >= 0 && u.n > u.opts.Size {
-		return n, false, fmt.Errorf("%w: body longer than %d bytes", location.ErrSizeMismatch, u.opts.Size)
-	}
-	return n, eof, nil
-}
-
-// check verifies the whole body against the declared size and MD5, and
-// returns its MD5.
-func (u *upload) check() ([]byte, error) {
-	if u.opts.Size >= 0 && u.n != u.opts.Size {
-		return nil, fmt.Errorf("%w: read %d bytes, want %d", location.ErrSizeMismatch, u.n, u.opts.Size)
-	}
-	sum := u.h.Sum(nil)
-	if u.opts.ContentMD5 != nil && !bytes.Equal(sum, u.opts.ContentMD5) {
-		return nil, fmt.Errorf("%w: data MD5 is %x, want %x", location.ErrBadDigest, sum, u.opts.ContentMD5)
-	}
-	return sum, nil
 }

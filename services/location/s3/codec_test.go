@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/sluice-io/sluice/services/location"
+	"github.com/sluice-io/sluice/services/location/internal/remote"
 )
 
 var valueTests = []struct {
@@ -31,17 +32,17 @@ var valueTests = []struct {
 
 func TestValueCodec(t *testing.T) {
 	for _, tc := range valueTests {
-		enc := encodeValue(tc.value)
+		enc := remote.EncodeValue(tc.value)
 		if got := enc == tc.value; got != tc.plain {
-			t.Errorf("encodeValue(%q) = %q; stored unchanged = %v, want %v", tc.value, enc, got, tc.plain)
+			t.Errorf("remote.EncodeValue(%q) = %q; stored unchanged = %v, want %v", tc.value, enc, got, tc.plain)
 		}
 		for i := 0; i < len(enc); i++ {
 			if enc[i] < 0x20 || enc[i] >= 0x7f {
-				t.Errorf("encodeValue(%q) = %q holds a byte S3 would not keep", tc.value, enc)
+				t.Errorf("remote.EncodeValue(%q) = %q holds a byte S3 would not keep", tc.value, enc)
 			}
 		}
-		if dec := decodeValue(enc); dec != tc.value {
-			t.Errorf("decodeValue(encodeValue(%q)) = %q", tc.value, dec)
+		if dec := remote.DecodeValue(enc); dec != tc.value {
+			t.Errorf("remote.DecodeValue(remote.EncodeValue(%q)) = %q", tc.value, dec)
 		}
 	}
 	// Words a store produces itself (AWS re-encodes non-ASCII values).
@@ -51,8 +52,8 @@ func TestValueCodec(t *testing.T) {
 		"=?UTF-8?B?not base64!?=":           "=?UTF-8?B?not base64!?=",
 		"=?unknown?x?y?=":                   "=?unknown?x?y?=",
 	} {
-		if got := decodeValue(stored); got != want {
-			t.Errorf("decodeValue(%q) = %q, want %q", stored, got, want)
+		if got := remote.DecodeValue(stored); got != want {
+			t.Errorf("remote.DecodeValue(%q) = %q, want %q", stored, got, want)
 		}
 	}
 }
@@ -62,14 +63,14 @@ func FuzzValueCodec(f *testing.F) {
 		f.Add(tc.value)
 	}
 	f.Fuzz(func(t *testing.T, v string) {
-		enc := encodeValue(v)
+		enc := remote.EncodeValue(v)
 		if !utf8.ValidString(enc) || strings.TrimSpace(enc) != enc {
-			t.Fatalf("encodeValue(%q) = %q: not a header value S3 keeps", v, enc)
+			t.Fatalf("remote.EncodeValue(%q) = %q: not a header value S3 keeps", v, enc)
 		}
-		if dec := decodeValue(enc); dec != v {
+		if dec := remote.DecodeValue(enc); dec != v {
 			t.Fatalf("round trip of %q via %q = %q", v, enc, dec)
 		}
-		decodeValue(v) // never panics on stored values
+		remote.DecodeValue(v) // never panics on stored values
 	})
 }
 
@@ -149,55 +150,6 @@ func FuzzMetadataCodec(f *testing.F) {
 	})
 }
 
-var sizeTests = []struct {
-	in   string
-	want int64 // 0: an error
-}{
-	{"1", 1},
-	{"8MiB", 8 << 20},
-	{" 5 MiB ", 5 << 20},
-	{"3KiB", 3 << 10},
-	{"2GiB", 2 << 30},
-	{"1TiB", 1 << 40},
-	{"512B", 512},
-	{"", 0},
-	{"0", 0},
-	{"-1", 0},
-	{"1.5MiB", 0},
-	{"MiB", 0},
-	{"5mb", 0},
-	{"99999999999999999999", 0},
-	{"4194304TiB", 1 << 62},
-	{"4194305TiB", 0},
-}
-
-func TestParseSize(t *testing.T) {
-	for _, tc := range sizeTests {
-		got, err := parseSize(tc.in)
-		if tc.want == 0 {
-			if err == nil {
-				t.Errorf("parseSize(%q) = %d, want an error", tc.in, got)
-			}
-			continue
-		}
-		if err != nil || got != tc.want {
-			t.Errorf("parseSize(%q) = %d, %v; want %d", tc.in, got, err, tc.want)
-		}
-	}
-}
-
-func FuzzParseSize(f *testing.F) {
-	for _, tc := range sizeTests {
-		f.Add(tc.in)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		n, err := parseSize(s)
-		if err == nil && n <= 0 {
-			t.Fatalf("parseSize(%q) = %d without error", s, n)
-		}
-	})
-}
-
 func TestCopySource(t *testing.T) {
 	tests := map[string]string{
 		"a/b.c":             "bkt/a/b.c",
@@ -208,44 +160,6 @@ func TestCopySource(t *testing.T) {
 	for key, want := range tests {
 		if got := copySource("bkt", key); got != want {
 			t.Errorf("copySource(%q) = %q, want %q", key, got, want)
-		}
-	}
-}
-
-func TestTotalSize(t *testing.T) {
-	tests := []struct {
-		in   string
-		want int64
-		ok   bool
-	}{
-		{"bytes 0-9/100", 100, true},
-		{"bytes 5-5/6", 6, true},
-		{"bytes */100", 100, true},
-		{"bytes 0-9/*", 0, false},
-		{"0-9/100", 0, false},
-		{"bytes 0-9/-1", 0, false},
-	}
-	for _, tc := range tests {
-		got, err := totalSize(tc.in)
-		if (err == nil) != tc.ok || got != tc.want {
-			t.Errorf("totalSize(%q) = %d, %v; want %d ok=%v", tc.in, got, err, tc.want, tc.ok)
-		}
-	}
-}
-
-func TestStorable(t *testing.T) {
-	tests := map[string]string{
-		"":           "",
-		"abc":        "abc",
-		"café":       "café",
-		"caf\xc3":    "caf",
-		"a\x00b":     "a",
-		"\xff":       "",
-		"ok\xffmore": "ok",
-	}
-	for in, want := range tests {
-		if got := storable(in); got != want {
-			t.Errorf("storable(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

@@ -8,10 +8,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"go.uber.org/goleak"
-	"go.uber.org/zap/zaptest"
+	"go.uber.org/zap"
 
 	"github.com/sluice-io/sluice/services/emulators"
 	"github.com/sluice-io/sluice/services/location"
+	"github.com/sluice-io/sluice/services/location/internal/remote/remotetest"
 	"github.com/sluice-io/sluice/services/location/locationtest"
 )
 
@@ -29,15 +30,12 @@ var minioFeatures = location.Features{UnicodeMetadata: true, LargeObjectSize: 12
 // newTestDriver opens a driver on cfg, closed when t ends.
 func newTestDriver(t testing.TB, cfg Config) location.Driver {
 	t.Helper()
-	if cfg.Logger == nil {
-		cfg.Logger = zaptest.NewLogger(t)
-	}
-	d, err := New(context.Background(), cfg)
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	t.Cleanup(func() { d.Close() })
-	return d
+	return remotetest.Open(t, func(ctx context.Context, logger *zap.Logger) (location.Driver, error) {
+		if cfg.Logger == nil {
+			cfg.Logger = logger
+		}
+		return New(ctx, cfg)
+	})
 }
 
 // minioConfig returns a driver config for bucket on m under prefix.

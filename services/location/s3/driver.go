@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -20,6 +19,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/sluice-io/sluice/services/location"
+	"github.com/sluice-io/sluice/services/location/internal/remote"
 )
 
 // Type is the location.Config.Type this driver registers under.
@@ -124,7 +124,7 @@ type driver struct {
 	partSize    int64
 	concurrency int
 	maxCopy     int64
-	bufs        *bufferPool
+	bufs        *remote.BufferPool
 	log         *zap.Logger
 	closed      atomic.Bool
 }
@@ -165,9 +165,9 @@ func New(ctx context.Context, cfg Config) (location.Driver, error) {
 	if limit == 0 {
 		limit = DefaultMemoryParts * d.partSize
 	}
-	d.bufs = newBufferPool(d.partSize, limit)
+	d.bufs = remote.NewBufferPool(d.partSize, limit)
 	if d.httpClient == nil {
-		d.httpClient = newHTTPClient()
+		d.httpClient = remote.NewHTTPClient()
 		d.ownsHTTP = true
 	}
 
@@ -212,7 +212,7 @@ func New(ctx context.Context, cfg Config) (location.Driver, error) {
 		zap.String("endpoint", cfg.Endpoint), zap.String("region", opts.Region),
 		zap.String("bucket", d.bucket), zap.String("prefix", d.prefix),
 		zap.Bool("pathStyle", cfg.ForcePathStyle), zap.Bool("staticCredentials", cfg.AccessKeyID != ""),
-		zap.Int64("partSize", d.partSize), zap.Int("concurrency", d.concurrency), zap.Int64("memoryLimit", d.bufs.limit))
+		zap.Int64("partSize", d.partSize), zap.Int("concurrency", d.concurrency), zap.Int64("memoryLimit", d.bufs.Limit()))
 	return d, nil
 }
 
@@ -249,23 +249,6 @@ func (cfg Config) validate() error {
 		return bad("an access key ID without a secret access key")
 	}
 	return nil
-}
-
-// newHTTPClient returns a client for one driver: no overall timeout (bodies
-// stream for as long as they take), bounded dialing and header waits, and
-// enough idle connections for concurrent part uploads.
-func newHTTPClient() *http.Client {
-	return &http.Client{Transport: &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          100,
-		MaxIdleConnsPerHost:   32,
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   10 * time.Second,
-		ExpectContinueTimeout: time.Second,
-		ResponseHeaderTimeout: 2 * time.Minute,
-	}}
 }
 
 // objectKey checks that the driver is open and key can be stored, and

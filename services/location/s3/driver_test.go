@@ -4,12 +4,10 @@ import (
 	"bytes"
 	"context"
 	"crypto/md5"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"maps"
-	"math/rand/v2"
 	"slices"
 	"strings"
 	"sync"
@@ -24,60 +22,9 @@ import (
 
 	"github.com/sluice-io/sluice/services/emulators"
 	"github.com/sluice-io/sluice/services/location"
+	"github.com/sluice-io/sluice/services/location/internal/remote/remotetest"
 	"github.com/sluice-io/sluice/services/location/locationtest"
 )
-
-// randomBytes returns n bytes determined by seed.
-func randomBytes(seed uint64, n int) []byte {
-	var s [32]byte
-	s[0], s[1] = byte(seed), byte(seed>>8)
-	b := make([]byte, n)
-	_, _ = rand.NewChaCha8(s).Read(b) // never fails
-	return b
-}
-
-func md5Hex(b []byte) string {
-	sum := md5.Sum(b)
-	return hex.EncodeToString(sum[:])
-}
-
-// errBoom is what failing readers return.
-var errBoom = errors.New("reader failed on purpose")
-
-// failAfter yields the first n bytes of data, then errBoom.
-type failAfter struct {
-	data []byte
-	n    int
-}
-
-func (f *failAfter) Read(p []byte) (int, error) {
-	if f.n <= 0 {
-		return 0, errBoom
-	}
-	c := copy(p[:min(len(p), f.n)], f.data)
-	f.data, f.n = f.data[c:], f.n-c
-	return c, nil
-}
-
-// onlyReader hides bytes.Reader's other methods from the driver.
-type onlyReader struct{ r io.Reader }
-
-func (o onlyReader) Read(p []byte) (int, error) { return o.r.Read(p) }
-
-// getAll reads key whole.
-func getAll(t *testing.T, d location.Driver, key string) ([]byte, location.ObjectInfo) {
-	t.Helper()
-	rc, info, err := d.Get(t.Context(), key, nil)
-	if err != nil {
-		t.Fatalf("Get(%q): %v", key, err)
-	}
-	defer rc.Close()
-	b, err := io.ReadAll(rc)
-	if err != nil {
-		t.Fatalf("Get(%q): read: %v", key, err)
-	}
-	return b, info
-}
 
 // rawKeys lists every object key in bucket, bypassing the driver.
 func rawKeys(t *testing.T, c *s3.Client, bucket string) []string {
@@ -130,11 +77,11 @@ func TestRegistered(t *testing.T) {
 	defer d.Close()
 	// Larger than a part: the options reach the driver, and the AWS
 	// checksums MinIO supports do not upset it.
-	data := randomBytes(1, 6<<20+1)
+	data := remotetest.RandomBytes(1, 6<<20+1)
 	if _, err := d.Put(t.Context(), "k", bytes.NewReader(data), location.PutOptions{Size: int64(len(data))}); err != nil {
 		t.Fatalf("Put: %v", err)
 	}
-	if got, _ := getAll(t, d, "k"); !bytes.Equal(got, data) {
+	if got, _ := remotetest.GetAll(t, d, "k"); !bytes.Equal(got, data) {
 		t.Fatal("data differs")
 	}
 	if keys := rawKeys(t, m.Client(), bucket); !slices.Equal(keys, []string{"reg/k"}) {
@@ -225,7 +172,7 @@ func TestOddKeys(t *testing.T) {
 		stored = append(stored, k.Key)
 	}
 	for _, k := range stored {
-		if got, info := getAll(t, d, k); string(got) != "odd: "+k || info.Key != k || info.ETag != md5Hex(got) {
+		if got, info := remotetest.GetAll(t, d, k); string(got) != "odd: "+k || info.Key != k || info.ETag != remotetest.MD5Hex(got) {
 			t.Errorf("Get(%q) = %q, %+v", k, got, info)
 		}
 	}
@@ -305,8 +252,8 @@ func TestMultipart(t *testing.T) {
 		{name: "copy by parts", size: 2*part + 11, known: true, maxCopy: part, remoteParts: 3},
 		{name: "wrong MD5", size: 2*part + 7, known: true, withMD5: true, wrongMD5: true, wantErr: location.ErrBadDigest},
 		{name: "wrong MD5 unknown size", size: 2*part + 7, withMD5: true, wrongMD5: true, wantErr: location.ErrBadDigest},
-		{name: "reader fails in the third part", size: 3 * part, known: true, failAt: 2*part + 100, wantErr: errBoom},
-		{name: "reader fails in the third part, with MD5", size: 3 * part, withMD5: true, failAt: 2*part + 100, wantErr: errBoom},
+		{name: "reader fails in the third part", size: 3 * part, known: true, failAt: 2*part + 100, wantErr: remotetest.ErrBoom},
+		{name: "reader fails in the third part, with MD5", size: 3 * part, withMD5: true, failAt: 2*part + 100, wantErr: remotetest.ErrBoom},
 		{name: "body longer than declared", size: 2*part + 7, known: true, longBody: true, wantErr: location.ErrSizeMismatch},
 		{name: "body shorter than declared", size: 2*part + 7, known: true, failAt: -1, wantErr: location.ErrSizeMismatch},
 	}
@@ -316,7 +263,7 @@ func TestMultipart(t *testing.T) {
 			cfg := minioConfig(m, bucket, "mp/")
 			cfg.PartSize, cfg.Concurrency, cfg.MaxCopyObjectSize = part, 3, tc.maxCopy
 			d := newTestDriver(t, cfg)
-			data := randomBytes(uint64(i), tc.size)
+			data := remotetest.RandomBytes(uint64(i), tc.size)
 			opts := location.PutOptions{Size: -1, ContentType: "application/x-test", Metadata: map[string]string{"kind": "multipart", "Note": "Zürich"}}
 			if tc.known {
 				opts.Size = int64(tc.size)
@@ -328,14 +275,14 @@ func TestMultipart(t *testing.T) {
 				}
 				opts.ContentMD5 = sum[:]
 			}
-			var r io.Reader = onlyReader{bytes.NewReader(data)}
+			var r io.Reader = remotetest.OnlyReader(bytes.NewReader(data))
 			switch {
 			case tc.failAt > 0:
-				r = &failAfter{data: data, n: tc.failAt}
+				r = remotetest.FailAfter(data, tc.failAt)
 			case tc.failAt < 0:
-				r = onlyReader{bytes.NewReader(data[:len(data)-1])}
+				r = remotetest.OnlyReader(bytes.NewReader(data[:len(data)-1]))
 			case tc.longBody:
-				r = onlyReader{io.MultiReader(bytes.NewReader(data), strings.NewReader("extra"))}
+				r = remotetest.OnlyReader(io.MultiReader(bytes.NewReader(data), strings.NewReader("extra")))
 			}
 			info, err := d.Put(t.Context(), "obj", r, opts)
 			if tc.wantErr != nil {
@@ -351,14 +298,14 @@ func TestMultipart(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Put: %v", err)
 			}
-			want := md5Hex(data)
+			want := remotetest.MD5Hex(data)
 			wantMeta := map[string]string{"kind": "multipart", "note": "Zürich"}
 			if info.ETag != want || info.Size != int64(tc.size) {
 				t.Fatalf("Put = %+v, want ETag %s size %d", info, want, tc.size)
 			}
-			got, gi := getAll(t, d, "obj")
+			got, gi := remotetest.GetAll(t, d, "obj")
 			if !bytes.Equal(got, data) {
-				t.Fatalf("Get returned %d bytes (md5 %s), want %d (md5 %s)", len(got), md5Hex(got), len(data), want)
+				t.Fatalf("Get returned %d bytes (md5 %s), want %d (md5 %s)", len(got), remotetest.MD5Hex(got), len(data), want)
 			}
 			st, err := d.Stat(t.Context(), "obj")
 			if err != nil {
@@ -397,7 +344,7 @@ func TestCancelMultipartLeavesNothing(t *testing.T) {
 	cfg := minioConfig(m, bucket, "")
 	cfg.PartSize = MinPartSize
 	d := newTestDriver(t, cfg)
-	data := randomBytes(7, 4*MinPartSize)
+	data := remotetest.RandomBytes(7, 4*MinPartSize)
 	for _, withMD5 := range []bool{false, true} {
 		ctx, cancel := context.WithCancel(t.Context())
 		opts := location.PutOptions{Size: int64(len(data))}
@@ -478,7 +425,7 @@ func TestPrefixes(t *testing.T) {
 		})
 	}
 	// The same key under two prefixes is two objects.
-	if got, _ := getAll(t, one, "a"); string(got) != "a" {
+	if got, _ := remotetest.GetAll(t, one, "a"); string(got) != "a" {
 		t.Fatal(string(got))
 	}
 	if err := one.Delete(t.Context(), "a"); err != nil {
@@ -487,7 +434,7 @@ func TestPrefixes(t *testing.T) {
 	if _, err := two.Stat(t.Context(), "a"); err != nil {
 		t.Fatalf("deleting one/a touched two/a: %v", err)
 	}
-	if got, _ := getAll(t, root, "one/b/c"); string(got) != "b/c" {
+	if got, _ := remotetest.GetAll(t, root, "one/b/c"); string(got) != "b/c" {
 		t.Fatalf("root reads one/b/c as %q", got)
 	}
 }
@@ -543,7 +490,7 @@ func TestMetadataEncoding(t *testing.T) {
 			if !maps.Equal(st.Metadata, want) {
 				t.Errorf("Stat metadata = %q, want %q", st.Metadata, want)
 			}
-			if st.ETag != md5Hex([]byte("x")) {
+			if st.ETag != remotetest.MD5Hex([]byte("x")) {
 				t.Errorf("ETag = %s: a user key must not shadow the driver's MD5", st.ETag)
 			}
 			if tc.stored != nil {
@@ -571,28 +518,28 @@ func TestMemoryLimitShared(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range 3 {
 		wg.Go(func() {
-			data := randomBytes(uint64(100+i), 3*MinPartSize+i)
+			data := remotetest.RandomBytes(uint64(100+i), 3*MinPartSize+i)
 			key := fmt.Sprintf("shared/%d", i)
-			info, err := d.Put(t.Context(), key, onlyReader{bytes.NewReader(data)}, location.PutOptions{Size: -1})
-			if err != nil || info.ETag != md5Hex(data) {
+			info, err := d.Put(t.Context(), key, remotetest.OnlyReader(bytes.NewReader(data)), location.PutOptions{Size: -1})
+			if err != nil || info.ETag != remotetest.MD5Hex(data) {
 				t.Errorf("Put(%s) = %+v, %v", key, info, err)
 			}
 		})
 	}
 	wg.Wait()
 	pool := d.(*driver).bufs
-	if n := len(pool.idle); n > 1 {
+	if n := pool.Idle(); n > 1 {
 		t.Fatalf("%d idle part buffers, limit allows 1", n)
 	}
 	// A Put waiting for memory stops when its ctx ends.
 	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
 	defer cancel()
-	held, err := pool.get(t.Context(), pool.size)
+	held, err := pool.Get(t.Context(), pool.Size())
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, err = d.Put(ctx, "waits", strings.NewReader("x"), location.PutOptions{Size: -1})
-	pool.put(held)
+	pool.Put(held)
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Put without memory: error = %v, want context.DeadlineExceeded", err)
 	}

@@ -5,14 +5,13 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"strconv"
-	"strings"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/sluice-io/sluice/services/location"
+	"github.com/sluice-io/sluice/services/location/internal/remote"
 )
 
 // Get implements location.Driver with one GetObject, so the data comes
@@ -50,7 +49,7 @@ func (d *driver) get(ctx context.Context, key string, rng *location.Range) (io.R
 	size := length
 	skip := int64(0)
 	if cr := aws.ToString(out.ContentRange); cr != "" {
-		if size, err = totalSize(cr); err != nil {
+		if size, err = remote.TotalSize(cr); err != nil {
 			out.Body.Close()
 			return nil, location.ObjectInfo{}, err
 		}
@@ -69,20 +68,6 @@ func (d *driver) get(ctx context.Context, key string, rng *location.Range) (io.R
 	}
 	info := objectInfo(key, size, aws.ToString(out.ETag), aws.ToString(out.ContentType), out.Metadata, aws.ToTime(out.LastModified))
 	return &bodyReader{ctx: ctx, body: out.Body, skip: skip, left: length}, info, nil
-}
-
-// totalSize returns the complete length from a Content-Range header value
-// "bytes first-last/complete".
-func totalSize(contentRange string) (int64, error) {
-	i := strings.LastIndexByte(contentRange, '/')
-	if i < 0 || !strings.HasPrefix(contentRange, "bytes ") {
-		return 0, fmt.Errorf("malformed Content-Range %q", contentRange)
-	}
-	n, err := strconv.ParseInt(contentRange[i+1:], 10, 64)
-	if err != nil || n < 0 {
-		return 0, fmt.Errorf("malformed Content-Range %q", contentRange)
-	}
-	return n, nil
 }
 
 // bodyReader reads an object's body: it skips skip bytes, yields left

@@ -6,13 +6,13 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/sluice-io/sluice/services/location"
+	"github.com/sluice-io/sluice/services/location/internal/remote"
 )
 
 // maxListKeys is the largest page ListObjectsV2 returns.
@@ -45,10 +45,10 @@ func (d *driver) list(ctx context.Context, prefix, startAfter string, limit int)
 	// to the part S3 can take, and the rest is filtered here.
 	in := &s3.ListObjectsV2Input{
 		Bucket:       &d.bucket,
-		Prefix:       aws.String(d.prefix + storable(prefix)),
+		Prefix:       aws.String(d.prefix + remote.Storable(prefix)),
 		EncodingType: types.EncodingTypeUrl,
 	}
-	if sa := d.prefix + storable(startAfter); sa != "" {
+	if sa := d.prefix + remote.Storable(startAfter); sa != "" {
 		in.StartAfter = &sa
 	}
 	var out []location.ObjectInfo
@@ -100,18 +100,4 @@ func (d *driver) listed(ctx context.Context, key, full string, obj types.Object)
 		return d.head(ctx, key, full)
 	}
 	return location.ObjectInfo{Key: key, Size: aws.ToInt64(obj.Size), ETag: etag, ModTime: aws.ToTime(obj.LastModified)}, nil
-}
-
-// storable returns the longest prefix of s that is valid UTF-8 without
-// NUL: every key S3 holds that sorts after s, or starts with s, sorts
-// after, or starts with, that prefix.
-func storable(s string) string {
-	for i := 0; i < len(s); {
-		r, n := utf8.DecodeRuneInString(s[i:])
-		if r == 0 || (r == utf8.RuneError && n <= 1) {
-			return s[:i]
-		}
-		i += n
-	}
-	return s
 }

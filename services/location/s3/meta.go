@@ -1,14 +1,13 @@
 package s3
 
 import (
-	"encoding/base64"
 	"encoding/hex"
 	"fmt"
-	"mime"
 	"strings"
 	"time"
 
 	"github.com/sluice-io/sluice/services/location"
+	"github.com/sluice-io/sluice/services/location/internal/remote"
 )
 
 // Metadata keys starting with internalPrefix belong to the driver; a user
@@ -16,12 +15,6 @@ import (
 const (
 	internalPrefix = "sluice--"
 	md5MetaKey     = internalPrefix + "md5"
-)
-
-// Encoded values are RFC 2047 encoded words in this form.
-const (
-	wordStart = "=?UTF-8?B?"
-	wordEnd   = "?="
 )
 
 // defaultContentType is stored when PutOptions.ContentType is empty, so
@@ -47,7 +40,7 @@ func encodeMetadata(user map[string]string) (map[string]string, error) {
 		if _, dup := out[sk]; dup {
 			return nil, fmt.Errorf("%w: metadata keys differing only in case (%q): S3 ignores case", location.ErrInvalidArgument, k)
 		}
-		out[sk] = encodeValue(v)
+		out[sk] = remote.EncodeValue(v)
 	}
 	return out, nil
 }
@@ -70,7 +63,7 @@ func decodeMetadata(stored map[string]string) (user map[string]string, md5Hex st
 		if user == nil {
 			user = make(map[string]string, len(stored))
 		}
-		user[k] = decodeValue(v)
+		user[k] = remote.DecodeValue(v)
 	}
 	return user, md5Hex
 }
@@ -90,39 +83,6 @@ func isToken(s string) bool {
 		}
 	}
 	return true
-}
-
-// encodeValue returns v unchanged when S3 keeps it as it is (printable
-// ASCII without leading or trailing spaces, not starting with "=?"), and
-// otherwise as an encoded word.
-func encodeValue(v string) string {
-	plain := v != "" && v[0] != ' ' && v[len(v)-1] != ' ' && !strings.HasPrefix(v, "=?")
-	for i := 0; plain && i < len(v); i++ {
-		plain = v[i] >= 0x20 && v[i] < 0x7f
-	}
-	if plain {
-		return v
-	}
-	return wordStart + base64.StdEncoding.EncodeToString([]byte(v)) + wordEnd
-}
-
-// decodeValue reverses encodeValue. It also decodes the RFC 2047 words a
-// store may produce itself (AWS re-encodes non-ASCII values); anything it
-// cannot decode is returned as stored.
-func decodeValue(v string) string {
-	if !strings.HasPrefix(v, "=?") || !strings.HasSuffix(v, "?=") {
-		return v
-	}
-	if b64, ok := strings.CutPrefix(v, wordStart); ok {
-		if b, err := base64.StdEncoding.DecodeString(strings.TrimSuffix(b64, wordEnd)); err == nil {
-			return string(b)
-		}
-	}
-	dec := new(mime.WordDecoder)
-	if s, err := dec.DecodeHeader(v); err == nil {
-		return s
-	}
-	return v
 }
 
 // isMD5Hex reports whether s is 32 lowercase hex digits.

@@ -9,7 +9,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
-	"hash"
 	"io"
 	"maps"
 	"slices"
@@ -25,6 +24,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/sluice-io/sluice/services/location"
+	"github.com/sluice-io/sluice/services/location/internal/remote"
 )
 
 // Put implements location.Driver; see the package documentation for how
@@ -44,9 +44,7 @@ type upload struct {
 	opts        location.PutOptions
 	meta        map[string]string // encoded user metadata
 	contentType string
-	src         io.Reader
-	h           hash.Hash // MD5 of the bytes read so far
-	n           int64     // bytes read so far
+	body        *remote.Body
 }
 
 func (d *driver) put(ctx context.Context, key string, r io.Reader, opts location.PutOptions) (location.ObjectInfo, error) {
@@ -57,22 +55,16 @@ func (d *driver) put(ctx context.Context, key string, r io.Reader, opts location
 	if err != nil {
 		return location.ObjectInfo{}, err
 	}
-	if opts.Size < -1 {
-		return location.ObjectInfo{}, fmt.Errorf("%w: size %d", location.ErrInvalidArgument, opts.Size)
-	}
-	if n := len(opts.ContentMD5); n != 0 && n != md5.Size {
-		return location.ObjectInfo{}, fmt.Errorf("%w: content MD5 of %d bytes", location.ErrInvalidArgument, n)
+	if err := remote.CheckPutOptions(opts); err != nil {
+		return location.ObjectInfo{}, err
 	}
 	meta, err := encodeMetadata(opts.Metadata)
 	if err != nil {
 		return location.ObjectInfo{}, err
 	}
-	u := &upload{d: d, key: key, full: full, opts: opts, meta: meta, contentType: opts.ContentType, src: r, h: md5.New()}
+	u := &upload{d: d, key: key, full: full, opts: opts, meta: meta, contentType: opts.ContentType, body: remote.NewBody(r, opts)}
 	if u.contentType == "" {
 		u.contentType = defaultContentType
-	}
-	if opts.Size >= 0 {
-		u.src = io.LimitReader(r, opts.Size+1) // one more byte reveals a long body
 	}
 
 	partSize := d.partSize
@@ -86,71 +78,24 @@ func (d *driver) put(ctx context.Context, key string, r io.Reader, opts location
 		}
 		partSize = max(partSize, need)
 	}
-	buf, err := d.bufs.get(ctx, partSize)
+	buf, err := d.bufs.Get(ctx, partSize)
 	if err != nil {
 		return location.ObjectInfo{}, err
 	}
-	n, eof, err := u.fill(ctx, buf)
+	n, eof, err := u.body.Fill(ctx, buf)
 	if err == nil && !eof && opts.Size >= 0 && opts.Size <= d.partSize {
 		// The whole body should be in buf: only EOF may follow.
 		var probe [1]byte
-		_, eof, err = u.fill(ctx, probe[:])
+		_, eof, err = u.body.Fill(ctx, probe[:])
 	}
 	if err != nil || eof {
-		defer d.bufs.put(buf)
+		defer d.bufs.Put(buf)
 		if err != nil {
 			return location.ObjectInfo{}, err
 		}
 		return u.putObject(ctx, buf[:n])
 	}
 	return u.multipart(ctx, buf, n, partSize)
-}
-
-// fill reads into buf until it is full or the body ends, hashing what it
-// reads. It checks ctx before every read and fails early with
-// location.ErrSizeMismatch once a known-size body runs long.
-func (u *upload) fill(ctx context.Context, buf []byte) (n int, eof bool, err error) {
-	empty := 0
-	for n < len(buf) {
-		if err := ctx.Err(); err != nil {
-			return n, false, err
-		}
-		m, rerr := u.src.Read(buf[n:])
-		if m > 0 {
-			u.h.Write(buf[n : n+m])
-			n += m
-			u.n += int64(m)
-			empty = 0
-		} else if rerr == nil {
-			if empty++; empty > 100 {
-				rerr = io.ErrNoProgress
-			}
-		}
-		if rerr == io.EOF {
-			eof = true
-			break
-		}
-		if rerr != nil {
-			return n, false, fmt.Errorf("read data: %w", rerr)
-		}
-	}
-	if u.opts.Size >= 0 && u.n > u.opts.Size {
-		return n, false, fmt.Errorf("%w: body longer than %d bytes", location.ErrSizeMismatch, u.opts.Size)
-	}
-	return n, eof, nil
-}
-
-// check verifies the whole body against the declared size and MD5, and
-// returns its MD5.
-func (u *upload) check() ([]byte, error) {
-	if u.opts.Size >= 0 && u.n != u.opts.Size {
-		return nil, fmt.Errorf("%w: read %d bytes, want %d", location.ErrSizeMismatch, u.n, u.opts.Size)
-	}
-	sum := u.h.Sum(nil)
-	if u.opts.ContentMD5 != nil && !bytes.Equal(sum, u.opts.ContentMD5) {
-		return nil, fmt.Errorf("%w: data MD5 is %x, want %x", location.ErrBadDigest, sum, u.opts.ContentMD5)
-	}
-	return sum, nil
 }
 
 // metaWithMD5 returns the metadata to store, with the driver's MD5 key.
@@ -166,12 +111,12 @@ func (u *upload) info(sum []byte, modTime time.Time) location.ObjectInfo {
 	if len(u.opts.Metadata) > 0 {
 		meta = maps.Clone(u.opts.Metadata)
 	}
-	return location.ObjectInfo{Key: u.key, Size: u.n, ETag: hex.EncodeToString(sum), ContentType: u.contentType, Metadata: meta, ModTime: modTime}
+	return location.ObjectInfo{Key: u.key, Size: u.body.N(), ETag: hex.EncodeToString(sum), ContentType: u.contentType, Metadata: meta, ModTime: modTime}
 }
 
 // putObject stores the whole body, data, with one PutObject.
 func (u *upload) putObject(ctx context.Context, data []byte) (location.ObjectInfo, error) {
-	sum, err := u.check()
+	sum, err := u.body.Check()
 	if err != nil {
 		return location.ObjectInfo{}, err
 	}
@@ -208,7 +153,7 @@ func (u *upload) multipart(ctx context.Context, first []byte, n int, partSize in
 		Bucket: &d.bucket, Key: &target, ContentType: &u.contentType, Metadata: meta,
 	})
 	if err != nil {
-		d.bufs.put(first)
+		d.bufs.Put(first)
 		return location.ObjectInfo{}, mapError(ctx, err)
 	}
 	uploadID := created.UploadId
@@ -223,7 +168,7 @@ func (u *upload) multipart(ctx context.Context, first []byte, n int, partSize in
 	if err != nil {
 		return location.ObjectInfo{}, err
 	}
-	sum, err := u.check()
+	sum, err := u.body.Check()
 	if err != nil {
 		return location.ObjectInfo{}, err
 	}
@@ -249,7 +194,7 @@ func (u *upload) multipart(ctx context.Context, first []byte, n int, partSize in
 		return u.info(sum, serverTime(done.ResultMetadata)), nil
 	}
 	defer d.deleteTemp(ctx, target)
-	modTime, err := d.copyObject(ctx, target, aws.ToString(done.ETag), u.full, u.n, u.metaWithMD5(sum), u.contentType)
+	modTime, err := d.copyObject(ctx, target, aws.ToString(done.ETag), u.full, u.body.N(), u.metaWithMD5(sum), u.contentType)
 	if err != nil {
 		return location.ObjectInfo{}, err
 	}
@@ -265,83 +210,25 @@ func (u *upload) uploadParts(ctx context.Context, target string, uploadID *strin
 	d := u.d
 	var mu sync.Mutex
 	var parts []types.CompletedPart
-	g, gctx := errgroup.WithContext(ctx)
-	free := make(chan []byte, d.concurrency)
-	owned := 1
-	defer func() {
-		for range owned {
-			d.bufs.put(<-free)
-		}
-	}()
-
-	buf, num, eof := first, int32(1), false
-	var fillErr error
-	for {
-		b, data, pn := buf, buf[:n], num
-		g.Go(func() error {
-			// The buffer is reused once UploadPart returns: by then the
-			// store has answered, so whatever the transport may still read
-			// belongs to a request whose outcome is settled.
-			defer func() { free <- b }()
-			sum := md5.Sum(data)
-			out, err := d.client.UploadPart(gctx, &s3.UploadPartInput{
-				Bucket: &d.bucket, Key: &target, UploadId: uploadID, PartNumber: aws.Int32(pn),
-				Body: bytes.NewReader(data), ContentLength: aws.Int64(int64(len(data))),
-				ContentMD5: aws.String(base64.StdEncoding.EncodeToString(sum[:])),
-			})
-			if err != nil {
-				return fmt.Errorf("upload part %d: %w", pn, mapError(gctx, err))
-			}
-			mu.Lock()
-			parts = append(parts, types.CompletedPart{ETag: out.ETag, PartNumber: aws.Int32(pn)})
-			mu.Unlock()
-			return nil
+	p := remote.Parts{Pool: d.bufs, Concurrency: d.concurrency, Size: partSize, Max: maxParts, Unit: "parts"}
+	_, err := remote.UploadParts(ctx, p, u.body, first, n, func(gctx context.Context, num int, data []byte) error {
+		pn := int32(num)
+		sum := md5.Sum(data)
+		out, err := d.client.UploadPart(gctx, &s3.UploadPartInput{
+			Bucket: &d.bucket, Key: &target, UploadId: uploadID, PartNumber: aws.Int32(pn),
+			Body: bytes.NewReader(data), ContentLength: aws.Int64(int64(len(data))),
+			ContentMD5: aws.String(base64.StdEncoding.EncodeToString(sum[:])),
 		})
-		if eof {
-			break
+		if err != nil {
+			return fmt.Errorf("upload part %d: %w", pn, mapError(gctx, err))
 		}
-		buf = nil
-		select {
-		case buf = <-free:
-		default:
-			if owned < d.concurrency {
-				var ok bool
-				if buf, ok = d.bufs.tryGet(partSize); ok {
-					owned++
-				}
-			}
-		}
-		if buf == nil {
-			select {
-			case buf = <-free:
-			case <-gctx.Done():
-			}
-		}
-		if buf == nil {
-			break // an upload failed: g.Wait has its error
-		}
-		n, eof, fillErr = u.fill(gctx, buf)
-		if fillErr == nil && n == 0 {
-			free <- buf // the body ended exactly at a part boundary
-			break
-		}
-		if fillErr == nil && num == maxParts {
-			fillErr = fmt.Errorf("%w: body exceeds %d parts of %d bytes", location.ErrInvalidArgument, maxParts, partSize)
-		}
-		if fillErr != nil {
-			free <- buf
-			break
-		}
-		num++
-	}
-	if err := g.Wait(); err != nil {
-		return nil, err // the cause; a fill error then only says gctx ended
-	}
-	if fillErr != nil {
-		if cerr := ctx.Err(); cerr != nil {
-			return nil, cerr
-		}
-		return nil, fillErr
+		mu.Lock()
+		parts = append(parts, types.CompletedPart{ETag: out.ETag, PartNumber: aws.Int32(pn)})
+		mu.Unlock()
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	slices.SortFunc(parts, func(a, b types.CompletedPart) int { return cmp.Compare(*a.PartNumber, *b.PartNumber) })
 	return parts, nil
