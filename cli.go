@@ -30,8 +30,12 @@ func runCLI(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "run":
 		return cmdRun(ctx, args[1:], stdout, stderr)
+	case "index":
+		return cmdIndex(ctx, args[1:], stdout, stderr)
 	case "events":
 		return cmdEvents(ctx, args[1:], stdout, stderr)
+	case "replication":
+		return cmdReplication(ctx, args[1:], stdout, stderr)
 	case "check-config":
 		return cmdCheckConfig(args[1:], stdout, stderr)
 	case "version", "-version", "--version":

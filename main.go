@@ -19,6 +19,9 @@ const usage = `usage:
   sluice run all|<target> [flags]   run every service in one process, or one service
   sluice events <command>           event delivery: targets, status, pause, resume,
                                     dead-letters, redrive, test (sluice events -h)
+  sluice replication <command>      replication: status, bucket, pause, resume, failed,
+                                    retry, resync (sluice replication -h)
+  sluice index rebuild [-bucket B]  rebuild the metadata index from a listing of the S3 endpoint
   sluice check-config [flags]       load, validate and print the configuration (secrets redacted)
   sluice version                    print the version
 

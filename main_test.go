@@ -169,6 +169,10 @@ func TestRunAll(t *testing.T) {
 		}
 		return nil
 	})
+	// With one location and no replication.destinations the replicator stays out.
+	if !strings.Contains(out.String(), "replication:   idle") || strings.Contains(out.String(), "replicator") {
+		t.Errorf("banner does not report the idle replicator:\n%s", out.String())
+	}
 	health := urls["health/admin"]
 	for _, path := range []string{"/healthz", "/readyz"} {
 		waitFor(t, 30*time.Second, func() error {

@@ -37,6 +37,8 @@ type fileConfig struct {
 	config.Common `yaml:",inline"`
 	// S3 configures the s3front service.
 	S3 s3front.Config `yaml:"s3"`
+	// Replication configures the replicator target.
+	Replication replicationSection `yaml:"replication"`
 	// Events configures the delivery of events to webhooks, functions and NATS subjects.
 	Events deliver.Config `yaml:"events"`
 	// Indexer configures the metadata index.
@@ -63,10 +65,13 @@ type started struct {
 type wiring struct {
 	// search is the indexer's handler, for s3front's GET /{bucket}?search=.
 	search http.Handler
+	// all is set under `run all`: optional services with nothing to do stay out.
+	all bool
 }
 
 // targetFactory builds one service from the configuration and the process settings.
-// Factories run in name order, so "indexer" is built before "s3front".
+// Factories run in name order, so "indexer" is built before "s3front". A factory may
+// return no target (only a banner) when the service has nothing to do under `run all`.
 type targetFactory func(cfg *fileConfig, set runtime.Settings, w *wiring) (started, error)
 
 // targets are the services `sluice run <target>` knows; `run all` runs every one.
@@ -74,6 +79,9 @@ var targets = map[string]targetFactory{
 	"s3front": newS3Front,
 	"events":  newEvents,
 	"indexer": newIndexer,
+	// replicator runs under `run all` only when a destination is configured
+	// (replication.destinations, or an s3/azure/gcs location); see replicationIdle.
+	"replicator": newReplicator,
 }
 
 // newIndexer builds the metadata index: its own durable consumer on the events stream,
@@ -236,7 +244,9 @@ func run(ctx context.Context, cfg *fileConfig, label string, names []string, std
 	}
 	var (
 		services []started
-		w        wiring
+		w        = wiring{all: label == "all"}
+		running  []string
+		run      []runtime.Target
 	)
 	for _, n := range names {
 		s, err := targets[n](cfg, set, &w)
@@ -245,15 +255,15 @@ func run(ctx context.Context, cfg *fileConfig, label string, names []string, std
 			return err
 		}
 		services = append(services, s)
-	}
-	run := make([]runtime.Target, len(services))
-	for i, s := range services {
-		run[i] = s.target
+		if s.target != nil {
+			running = append(running, n)
+			run = append(run, s.target)
+		}
 	}
 	done := make(chan error, 1)
 	go func() { done <- proc.Run(ctx, run...) }()
 
-	fmt.Fprintf(stdout, "sluice %s: running %s\n", version, strings.Join(names, ", "))
+	fmt.Fprintf(stdout, "sluice %s: running %s\n", version, strings.Join(running, ", "))
 	for _, s := range services {
 		if s.banner == nil {
 			continue

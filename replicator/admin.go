@@ -14,7 +14,7 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/sluice-io/sluice/replicator/rules"
+	"github.com/sluice-io/sluice/events/replication/rules"
 	"github.com/sluice-io/sluice/services/health"
 )
 

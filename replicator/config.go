@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/sluice-io/sluice/events/bus"
-	"github.com/sluice-io/sluice/replicator/rules"
+	"github.com/sluice-io/sluice/events/replication/rules"
 	"github.com/sluice-io/sluice/services/location"
 )
 

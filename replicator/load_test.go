@@ -13,9 +13,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/sluice-io/sluice/events"
+	"github.com/sluice-io/sluice/events/replication/rules"
+	"github.com/sluice-io/sluice/events/replication/status"
 	"github.com/sluice-io/sluice/replicator"
-	"github.com/sluice-io/sluice/replicator/rules"
-	"github.com/sluice-io/sluice/replicator/status"
 	"github.com/sluice-io/sluice/services/location"
 )
 

@@ -10,8 +10,8 @@ import (
 
 	"github.com/sluice-io/sluice/events"
 	"github.com/sluice-io/sluice/events/bus"
+	"github.com/sluice-io/sluice/events/replication/rules"
 	"github.com/sluice-io/sluice/events/subject"
-	"github.com/sluice-io/sluice/replicator/rules"
 )
 
 // DestinationStatus is the state of one destination as the admin API

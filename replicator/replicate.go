@@ -18,7 +18,7 @@ import (
 
 	"github.com/sluice-io/sluice/events"
 	"github.com/sluice-io/sluice/events/bus"
-	"github.com/sluice-io/sluice/replicator/rules"
+	"github.com/sluice-io/sluice/events/replication/rules"
 	"github.com/sluice-io/sluice/services/location"
 )
 

@@ -26,9 +26,9 @@ import (
 
 	"github.com/sluice-io/sluice/events"
 	"github.com/sluice-io/sluice/events/natstest"
+	"github.com/sluice-io/sluice/events/replication/rules"
 	"github.com/sluice-io/sluice/events/subject"
 	"github.com/sluice-io/sluice/replicator"
-	"github.com/sluice-io/sluice/replicator/rules"
 	"github.com/sluice-io/sluice/services/emulators"
 	"github.com/sluice-io/sluice/services/location"
 	"github.com/sluice-io/sluice/services/runtime"

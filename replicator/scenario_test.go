@@ -15,9 +15,9 @@ import (
 
 	"github.com/sluice-io/sluice/events"
 	"github.com/sluice-io/sluice/events/bus"
+	"github.com/sluice-io/sluice/events/replication/rules"
+	"github.com/sluice-io/sluice/events/replication/status"
 	"github.com/sluice-io/sluice/replicator"
-	"github.com/sluice-io/sluice/replicator/rules"
-	"github.com/sluice-io/sluice/replicator/status"
 	"github.com/sluice-io/sluice/services/runtime"
 )
 

@@ -13,9 +13,9 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/sluice-io/sluice/events/bus"
+	"github.com/sluice-io/sluice/events/replication/rules"
+	"github.com/sluice-io/sluice/events/replication/status"
 	"github.com/sluice-io/sluice/events/subject"
-	"github.com/sluice-io/sluice/replicator/rules"
-	"github.com/sluice-io/sluice/replicator/status"
 	"github.com/sluice-io/sluice/services/location"
 	"github.com/sluice-io/sluice/services/runtime"
 )

@@ -12,8 +12,8 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/sluice-io/sluice/replicator/rules"
-	"github.com/sluice-io/sluice/replicator/status"
+	"github.com/sluice-io/sluice/events/replication/rules"
+	"github.com/sluice-io/sluice/events/replication/status"
 )
 
 // StateBucket is the JetStream key-value bucket holding the replicator's

@@ -12,8 +12,8 @@ import (
 
 	"github.com/sluice-io/sluice/events"
 	"github.com/sluice-io/sluice/events/bus"
+	"github.com/sluice-io/sluice/events/replication/status"
 	"github.com/sluice-io/sluice/events/subject"
-	"github.com/sluice-io/sluice/replicator/status"
 )
 
 // StatusEvent is one replication result (see package status).

@@ -140,6 +140,16 @@ func (c Config) WithEvents(events deliver.Config) Config {
 	return c
 }
 
+// ResolvedLocations returns the locations the service serves when its data
+// directory is dataDir: a copy of Locations, or, when none are configured,
+// the default fs location (DefaultLocation, or "local") under dataDir, as
+// New resolves them. Other processes (the replicator) use it to address
+// the same locations.
+func (c Config) ResolvedLocations(dataDir string) map[string]location.Config {
+	c.resolve(dataDir)
+	return maps.Clone(c.Locations)
+}
+
 // resolve fills the defaults that depend on the data directory.
 func (c *Config) resolve(dataDir string) {
 	if c.Metadata.Driver == "" {

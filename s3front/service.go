@@ -227,12 +227,17 @@ func (s *Service) Run(ctx context.Context) (err error) {
 	var (
 		evBus *bus.Bus
 		ntf   *notifier
+		repl  *replication
 	)
 	if s.set.JetStream != nil {
 		if evBus, err = bus.New(s.set.JetStream, bus.Options{Logger: s.log}); err != nil {
 			return fmt.Errorf("s3front: bus: %w", err)
 		}
 		ntf = &notifier{js: s.set.JetStream, pub: evBus, cfg: s.cfg.Events, replicas: s.set.StreamReplicas, log: s.log, now: now}
+		repl = &replication{js: s.set.JetStream, replicas: s.set.StreamReplicas, log: s.log, isLocation: func(name string) bool {
+			_, ok := drivers[name]
+			return ok
+		}}
 	}
 	srvOpts := server.Options{
 		Store:           store,
@@ -255,6 +260,9 @@ func (s *Service) Run(ctx context.Context) (err error) {
 	}
 	if ntf != nil {
 		srvOpts.Notify = ntf.apply
+	}
+	if repl != nil {
+		srvOpts.Replicate = repl.apply
 	}
 	if srvOpts.Search, err = s.cfg.searchHandler(); err != nil {
 		return err
@@ -282,7 +290,7 @@ func (s *Service) Run(ctx context.Context) (err error) {
 	// The relay runs beside the HTTP server; the S3 path never waits on it.
 	relayCtx, stopRelay := context.WithCancel(context.WithoutCancel(ctx))
 	relayDone := make(chan error, 1)
-	if err := s.startRelay(relayCtx, store, evBus, ntf, relayDone); err != nil {
+	if err := s.startRelay(relayCtx, store, evBus, ntf, repl, relayDone); err != nil {
 		stopRelay()
 		_ = ln.Close()
 		return err
@@ -366,11 +374,11 @@ func (s *Service) openStore(ctx context.Context) (meta.Store, error) {
 }
 
 // startRelay ensures the events stream (retrying in the background while
-// NATS is unreachable), then syncs the notification subscriptions (ntf,
-// retried in the background) and runs the outbox relay until ctx ends. The
+// NATS is unreachable), then syncs the notification subscriptions (ntf)
+// and the replication rules (repl), both retried in the background, and runs the outbox relay until ctx ends. The
 // relay's result (nil when ctx ended) is sent on done exactly once, after
 // the sync has ended too.
-func (s *Service) startRelay(ctx context.Context, store meta.Store, b *bus.Bus, ntf *notifier, done chan<- error) error {
+func (s *Service) startRelay(ctx context.Context, store meta.Store, b *bus.Bus, ntf *notifier, repl *replication, done chan<- error) error {
 	if s.set.JetStream == nil || b == nil {
 		s.log.Warn("no JetStream: events stay in the outbox until a relay with NATS runs")
 		done <- nil
@@ -418,6 +426,11 @@ func (s *Service) startRelay(ctx context.Context, store meta.Store, b *bus.Bus, 
 		if ntf != nil {
 			wg.Go(func() { s.syncNotifications(syncCtx, store, ntf) })
 		}
+		if repl != nil {
+			wg.Go(func() {
+				s.retrySync(syncCtx, "replication rules", func(ctx context.Context) error { return repl.sync(ctx, store) })
+			})
+		}
 		runErr = relay.Run(ctx)
 		stopSync()
 		wg.Wait()
@@ -438,6 +451,27 @@ func (s *Service) syncNotifications(ctx context.Context, store meta.Store, ntf *
 			return
 		}
 		s.log.Warn("notification subscriptions not synced yet; retrying", zap.Error(err), zap.Duration("wait", wait))
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 10*time.Second)
+	}
+}
+
+// retrySync runs sync with a 30s timeout, retrying with backoff until it
+// succeeds or ctx ends.
+func (s *Service) retrySync(ctx context.Context, what string, sync func(context.Context) error) {
+	wait := 100 * time.Millisecond
+	for {
+		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		err := sync(sctx)
+		cancel()
+		if err == nil || ctx.Err() != nil {
+			return
+		}
+		s.log.Warn(what+" not synced yet; retrying", zap.Error(err), zap.Duration("wait", wait))
 		select {
 		case <-ctx.Done():
 			return

@@ -123,6 +123,7 @@ func (s *Server) headBucket(rc *reqCtx) error {
 func (s *Server) deleteBucket(rc *reqCtx) error {
 	_, cfgErr := s.store.GetBucketConfig(rc.ctx, rc.route.Bucket, meta.ConfigNotification)
 	notified := cfgErr == nil
+	_, replErr := s.store.GetBucketConfig(rc.ctx, rc.route.Bucket, meta.ConfigReplication)
 	err := s.store.DeleteBucket(rc.ctx, rc.route.Bucket)
 	if errors.Is(err, meta.ErrBucketNotEmpty) {
 		var aborted bool
@@ -142,6 +143,7 @@ func (s *Server) deleteBucket(rc *reqCtx) error {
 			s.log.Warn("subscriptions of a deleted bucket not removed", zap.String("bucket", rc.route.Bucket), zap.Error(err))
 		}
 	}
+	s.forgetReplication(rc, replErr == nil)
 	return rc.noBody(http.StatusNoContent)
 }
 

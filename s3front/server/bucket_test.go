@@ -249,7 +249,7 @@ func TestBucketConfigDocuments(t *testing.T) {
 			Priority:                aws.Int32(1),
 			Filter:                  &types.ReplicationRuleFilter{Prefix: aws.String("")},
 			DeleteMarkerReplication: &types.DeleteMarkerReplication{Status: types.DeleteMarkerReplicationStatusDisabled},
-			Destination:             &types.Destination{Bucket: aws.String("arn:aws:s3:::backup"), StorageClass: "STANDARD"},
+			Destination:             &types.Destination{Bucket: aws.String("arn:aws:s3:::other"), StorageClass: "STANDARD"},
 		}},
 	}
 	_, err = e.alice.PutBucketReplication(ctx, &s3.PutBucketReplicationInput{Bucket: b, ReplicationConfiguration: repl})

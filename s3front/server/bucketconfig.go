@@ -172,8 +172,10 @@ func (s *Server) getBucketNotification(rc *reqCtx) error {
 	})
 }
 
-// putBucketReplication stores a validated configuration; the bucket's
-// versioning must be Enabled (InvalidRequest otherwise), as in AWS.
+// putBucketReplication stores a validated configuration and then makes its
+// rules effective (Replicate). The bucket's versioning must be Enabled
+// (InvalidRequest otherwise), as in AWS, and every destination must name a
+// configured location (see ReplicationRules).
 func (s *Server) putBucketReplication(rc *reqCtx) error {
 	c, err := s3xml.ParseReplicationConfiguration(rc.r.Body)
 	if err != nil {
@@ -182,7 +184,14 @@ func (s *Server) putBucketReplication(rc *reqCtx) error {
 	if rc.bucket.Versioning != meta.VersioningEnabled {
 		return s3err.New(s3err.InvalidRequest, "Versioning must be 'Enabled' on the bucket to apply a replication configuration")
 	}
+	rs, err := ReplicationRules(c, s.isLocation)
+	if err != nil {
+		return err
+	}
 	if err := s.putConfig(rc, meta.ConfigReplication, c); err != nil {
+		return err
+	}
+	if err := s.applyReplication(rc, rs); err != nil {
 		return err
 	}
 	return rc.noBody(http.StatusOK)

@@ -78,6 +78,11 @@ type Options struct {
 	// idempotent, so the client's retry applies it. Nil stores the
 	// configuration only.
 	Notify NotifyFunc
+	// Replicate, when set, makes a bucket's replication rules effective
+	// after its configuration is stored (PutBucketReplication,
+	// DeleteBucketReplication, DeleteBucket: none). An error answers 503
+	// ServiceUnavailable; nil stores the configuration only.
+	Replicate ReplicateFunc
 	// Search, when set, answers Zenko's metadata search, GET /{bucket}?search=<where
 	// clause>, for the bucket's owner: it receives the authenticated request rewritten to
 	// /admin/index/buckets/{bucket}/search with the same query (the indexer's handler, or
@@ -104,6 +109,7 @@ type Server struct {
 	after     func(Op)
 	events    deliver.Config
 	notify    NotifyFunc
+	replicate ReplicateFunc
 	search    http.Handler
 	handlers  map[Op]handlerFunc
 }
@@ -140,6 +146,7 @@ func New(opts Options) (*Server, error) {
 		after:     opts.AfterCommit,
 		events:    opts.Events,
 		notify:    opts.Notify,
+		replicate: opts.Replicate,
 		search:    opts.Search,
 	}
 	if s.region == "" {
@@ -176,7 +183,7 @@ func (s *Server) handlerTable() map[Op]handlerFunc {
 		OpDeleteBucketNotification:     s.owned(s.deleteBucketNotification),
 		OpGetBucketReplication:         s.owned(s.getBucketReplication),
 		OpPutBucketReplication:         s.owned(s.putBucketReplication),
-		OpDeleteBucketReplication:      s.owned(s.deleteBucketConfig(meta.ConfigReplication)),
+		OpDeleteBucketReplication:      s.owned(s.deleteBucketReplication),
 		OpGetBucketLifecycle:           s.owned(s.getBucketLifecycle),
 		OpPutBucketLifecycle:           s.owned(s.putBucketLifecycle),
 		OpDeleteBucketLifecycle:        s.owned(s.deleteBucketConfig(meta.ConfigLifecycle)),

@@ -226,3 +226,52 @@ func waitSnap(t *testing.T, c <-chan Snapshot, ok func(Snapshot) bool) {
 		}
 	}
 }
+
+func TestStoreSync(t *testing.T) {
+	srv := natstest.RunJetStream(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	st, err := OpenStore(ctx, srv.JetStream(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Sync of an empty bucket into an empty store works.
+	if err := st.Sync(ctx, nil); err != nil {
+		t.Fatalf("empty Sync: %v", err)
+	}
+	for _, b := range []string{"gone", "kept"} {
+		if err := st.Put(ctx, b, []Rule{rule("old", "aws", "", 1, nil)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cases := []struct {
+		name    string
+		all     map[string][]Rule
+		wantErr error
+		want    map[string]string // bucket -> first rule ID; "" = absent
+	}{
+		{"invalid rule writes nothing", map[string][]Rule{"kept": {{Status: "bad", Destination: Destination{Location: "x"}}}}, ErrInvalidRule,
+			map[string]string{"gone": "old", "kept": "old"}},
+		{"replace and delete stale", map[string][]Rule{"kept": {rule("new", "gcs", "", 1, nil)}, "added": {rule("a", "aws", "", 1, nil)}, "empty": nil}, nil,
+			map[string]string{"gone": "", "kept": "new", "added": "a", "empty": ""}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := st.Sync(ctx, tc.all); !errors.Is(err, tc.wantErr) {
+				t.Fatalf("Sync = %v, want %v", err, tc.wantErr)
+			}
+			for b, id := range tc.want {
+				got, err := st.Get(ctx, b)
+				if id == "" {
+					if !errors.Is(err, ErrNotFound) {
+						t.Fatalf("Get %s = %+v, %v; want not found", b, got, err)
+					}
+					continue
+				}
+				if err != nil || len(got.Rules) != 1 || got.Rules[0].ID != id {
+					t.Fatalf("Get %s = %+v, %v; want rule %s", b, got, err, id)
+				}
+			}
+		})
+	}
+}

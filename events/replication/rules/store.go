@@ -158,6 +158,49 @@ func (s *Store) Delete(ctx context.Context, bucket string) error {
 	return nil
 }
 
+// Sync makes the key-value bucket hold exactly all: every bucket in all is
+// Put (a bucket with no rules is deleted), and every stored bucket missing
+// from all is deleted. s3front calls it at startup so that the rules follow
+// its metadata even after a Put or Delete failed. Keys that are not bucket
+// keys are left alone. It returns an error wrapping ErrInvalidBucket or
+// ErrInvalidRule before writing anything, or the server's error wrapped.
+func (s *Store) Sync(ctx context.Context, all map[string][]Rule) error {
+	for bucket, rs := range all {
+		if len(rs) == 0 {
+			continue
+		}
+		if err := (Config{Bucket: bucket, Rules: rs}).Validate(); err != nil {
+			return err
+		}
+	}
+	lister, err := s.kv.ListKeys(ctx)
+	if err != nil {
+		return fmt.Errorf("rules: list keys: %w", err)
+	}
+	var stale []string
+	for key := range lister.Keys() {
+		bucket, err := KeyToBucket(key)
+		if err != nil {
+			continue
+		}
+		if len(all[bucket]) == 0 {
+			stale = append(stale, bucket)
+		}
+	}
+	_ = lister.Stop()
+	for _, bucket := range stale {
+		if err := s.Delete(ctx, bucket); err != nil {
+			return err
+		}
+	}
+	for bucket, rs := range all {
+		if err := s.Put(ctx, bucket, rs); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Snapshot is every bucket's configuration at one moment, by bucket name.
 // Treat it as read-only.
 type Snapshot map[string]Config
