@@ -13,6 +13,10 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 )
 
 // syncBuffer is a bytes.Buffer safe for the command writing and the test reading.
@@ -206,6 +210,24 @@ func TestRunAll(t *testing.T) {
 		if resp.StatusCode != want {
 			t.Errorf("index search %s: %s, want %d", q, resp.Status, want)
 		}
+	}
+	// `sluice index rebuild` lists the S3 endpoint and rebuilds the index of a bucket.
+	s3c := s3.New(s3.Options{
+		Region: "us-east-1", BaseEndpoint: aws.String(urls["S3 endpoint"]), UsePathStyle: true,
+		Credentials: credentials.NewStaticCredentialsProvider(devRootAccessKey, devRootSecretKey, ""),
+	})
+	if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("rebuilt")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s3c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("rebuilt"), Key: aws.String("a.txt"), Body: strings.NewReader("a")}); err != nil {
+		t.Fatal(err)
+	}
+	var rbOut, rbErr bytes.Buffer
+	if code := runCLI(ctx, []string{"index", "rebuild", "-config", cfgPath, "-data-dir", dir, "-endpoint", urls["S3 endpoint"], "-bucket", "rebuilt"}, &rbOut, &rbErr); code != exitOK {
+		t.Fatalf("index rebuild: exit %d: %s", code, rbErr.String())
+	}
+	if !strings.Contains(rbOut.String(), "rebuilt 1 bucket(s), 1 version(s)") {
+		t.Errorf("index rebuild output: %q", rbOut.String())
 	}
 	// `sluice events` talks to the admin API of the running process.
 	var evOut, evErr bytes.Buffer
