@@ -49,6 +49,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"OutboxRollback", testOutboxRollback},
 		{"OutboxClaim", testOutboxClaim},
 		{"OutboxConcurrentClaims", testOutboxConcurrentClaims},
+		{"ConcurrentEventFailures", testConcurrentEventFailures},
 		{"ConcurrentPuts", testConcurrentPuts},
 		{"InvalidText", testInvalidText},
 		{"Closed", testClosed},

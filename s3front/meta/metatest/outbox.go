@@ -255,3 +255,75 @@ func testOutboxConcurrentClaims(t *testing.T, s meta.Store) {
 		}
 	}
 }
+
+// testConcurrentEventFailures runs concurrent mutations of which some fail in
+// their EventFunc: a store that commits concurrent transactions together must
+// still roll back exactly the failed ones, with their outbox rows, and commit
+// the others with theirs.
+func testConcurrentEventFailures(t *testing.T, s meta.Store) {
+	ctx := ctxT(t)
+	mkBucket(t, s, "cef", meta.VersioningEnabled)
+	drainNotify(s)
+	const writers, each = 8, 12
+	boom := errors.New("boom")
+	failing := func(context.Context, meta.Change) ([]meta.OutboxMsg, error) { return nil, boom }
+	var (
+		mu      sync.Mutex
+		wantIDs = map[string]bool{} // outbox ids of committed changes
+		okKeys  = map[string]bool{}
+		errs    []error
+		wg      sync.WaitGroup
+	)
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				key := fmt.Sprintf("w%d/k%d", w, i)
+				fail := (w+i)%3 == 0
+				fn := events(1)
+				if fail {
+					fn = failing
+				}
+				r, err := s.PutObject(ctx, obj("cef", key), fn)
+				mu.Lock()
+				switch {
+				case fail && !errors.Is(err, boom):
+					errs = append(errs, fmt.Errorf("%s: error %v, want boom", key, err))
+				case !fail && err != nil:
+					errs = append(errs, fmt.Errorf("%s: %w", key, err))
+				case !fail:
+					okKeys[key] = true
+					wantIDs[r.Object.Sequencer+"-0"] = true
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if len(errs) > 0 {
+		t.Fatalf("puts: %v", errs)
+	}
+	list := try(s.ListObjects(ctx, meta.ListObjectsInput{Bucket: "cef", MaxKeys: 1000})).must(t)
+	got := map[string]bool{}
+	for _, o := range list.Objects {
+		got[o.Key] = true
+	}
+	if !reflect.DeepEqual(got, okKeys) {
+		t.Fatalf("stored keys = %v\nwant %v", got, okKeys)
+	}
+	rows := try(s.OutboxPending(ctx, 1000)).must(t)
+	gotIDs := map[string]bool{}
+	for i, r := range rows {
+		gotIDs[r.ID] = true
+		if i > 0 && r.RowID <= rows[i-1].RowID {
+			t.Fatalf("outbox rows out of order: %+v", rows)
+		}
+	}
+	if !reflect.DeepEqual(gotIDs, wantIDs) {
+		t.Fatalf("outbox ids = %v\nwant %v", gotIDs, wantIDs)
+	}
+	if !drainNotify(s) {
+		t.Fatal("OutboxNotify not signalled")
+	}
+}

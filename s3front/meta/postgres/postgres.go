@@ -86,6 +86,12 @@ func (b *backend) ReadTx(ctx context.Context, fn func(sqlcore.Tx) error) error {
 	return b.run(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, fn)
 }
 
+// ReadOne runs fn's statements on the pool, each on its own (no BEGIN and
+// COMMIT round trips).
+func (b *backend) ReadOne(ctx context.Context, fn func(sqlcore.Tx) error) error {
+	return fn(pgTx{b.pool})
+}
+
 func (b *backend) WriteTx(ctx context.Context, fn func(sqlcore.Tx) error) error {
 	var err error
 	for attempt := 1; attempt <= maxAttempts; attempt++ {
@@ -163,8 +169,16 @@ func (b *backend) Close() error {
 	return nil
 }
 
-// pgTx adapts pgx.Tx to sqlcore.Tx, rewriting '?' placeholders to $n.
-type pgTx struct{ tx pgx.Tx }
+// querier is what pgTx needs of a pgx.Tx or a pool.
+type querier interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// pgTx adapts a pgx.Tx (or, for ReadOne, the pool) to sqlcore.Tx, rewriting
+// '?' placeholders to $n.
+type pgTx struct{ tx querier }
 
 func (t pgTx) Exec(ctx context.Context, q string, args ...any) (int64, error) {
 	tag, err := t.tx.Exec(ctx, rebind(q, len(args)), args...)

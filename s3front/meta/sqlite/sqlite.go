@@ -1,7 +1,10 @@
 // Package sqlite is the embedded meta.Store: one SQLite file (modernc.org/sqlite,
 // pure Go) in WAL mode. Writes are serialized through a single connection that
-// begins transactions IMMEDIATE; reads use a separate pool and see consistent
-// snapshots. The schema is migrated on Open.
+// begins transactions IMMEDIATE; write transactions that arrive while another
+// commits are grouped into one transaction, each in its own savepoint, so one
+// WAL fsync covers many of them while each keeps its own outcome (see group.go).
+// Reads use a separate pool and see consistent snapshots. The schema is migrated
+// on Open.
 package sqlite
 
 import (
@@ -36,15 +39,29 @@ type Config struct {
 	// Now is the store's clock; time.Now when nil.
 	Now func() time.Time
 	// RelaxedSync sets synchronous=NORMAL instead of FULL: commits skip an fsync
-	// and are faster, and on power loss the last committed transactions may be
-	// lost (together with their outbox rows: never one without the other). The
-	// database is never corrupted either way.
+	// and are faster, and on power loss (not on a crash of the process) the last
+	// committed transactions may be lost (together with their outbox rows: never
+	// one without the other). The database is never corrupted either way.
+	//
+	// FULL stays the default: a write reported successful survives power loss,
+	// and a reader or the outbox relay never sees a commit that is not durable
+	// yet. Group commit (see group.go) makes FULL cheap under concurrency, since
+	// one fsync covers every transaction of a group.
 	RelaxedSync bool
 }
 
 // Open opens (creating and migrating if needed) the SQLite database at cfg.Path.
 // The returned store must be closed.
 func Open(ctx context.Context, cfg Config) (meta.Store, error) {
+	b, err := openBackend(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return sqlcore.New(b, sqlcore.Options{Now: cfg.Now}), nil
+}
+
+// openBackend opens and migrates the database.
+func openBackend(ctx context.Context, cfg Config) (*backend, error) {
 	if cfg.Path == "" {
 		return nil, fmt.Errorf("sqlite: %w: empty path", meta.ErrInvalidArgument)
 	}
@@ -80,6 +97,7 @@ func Open(ctx context.Context, cfg Config) (meta.Store, error) {
 	writer.SetConnMaxLifetime(0)
 	writer.SetConnMaxIdleTime(0)
 	b := &backend{writer: writer, wstmts: newStmtCache(writer)}
+	b.group = newCommitter(writer, b.wstmts)
 	// The writer connection creates the file and switches it to WAL before any
 	// reader opens it.
 	if err := writer.PingContext(ctx); err != nil {
@@ -107,7 +125,7 @@ func Open(ctx context.Context, cfg Config) (meta.Store, error) {
 		_ = b.Close()
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
-	return sqlcore.New(b, sqlcore.Options{Now: cfg.Now}), nil
+	return b, nil
 }
 
 // backend implements sqlcore.Backend.
@@ -116,14 +134,28 @@ type backend struct {
 	reader *sql.DB // read pool
 	wstmts *stmtCache
 	rstmts *stmtCache
+	group  *committer // queues and groups write transactions
 }
 
 func (b *backend) ReadTx(ctx context.Context, fn func(sqlcore.Tx) error) error {
 	return runTx(ctx, b.reader, b.rstmts, &sql.TxOptions{ReadOnly: true}, fn)
 }
 
+// ReadOne runs fn's statements on the read pool, each in its own implicit
+// transaction.
+func (b *backend) ReadOne(ctx context.Context, fn func(sqlcore.Tx) error) error {
+	var misses []string
+	err := fn(dbTx{db: b.reader, cache: b.rstmts, misses: &misses})
+	if len(misses) > 0 && ctx.Err() == nil {
+		b.rstmts.prepare(ctx, misses)
+	}
+	return err
+}
+
+// WriteTx runs fn in a write transaction, grouped with concurrent ones under
+// one commit (see group.go).
 func (b *backend) WriteTx(ctx context.Context, fn func(sqlcore.Tx) error) error {
-	return runTx(ctx, b.writer, b.wstmts, nil, fn)
+	return b.group.write(ctx, fn)
 }
 
 func runTx(ctx context.Context, db *sql.DB, cache *stmtCache, opts *sql.TxOptions, fn func(sqlcore.Tx) error) error {
@@ -173,6 +205,7 @@ func (b *backend) Ping(ctx context.Context) error {
 }
 
 func (b *backend) Close() error {
+	b.group.close()
 	var errs []error
 	if b.reader != nil {
 		b.rstmts.close()
@@ -240,18 +273,28 @@ func (c *stmtCache) close() {
 	}
 }
 
-// sqlTx adapts *sql.Tx to sqlcore.Tx. Statements with arguments use the cache
-// and record misses; statements without (migrations, which may hold several
-// statements) bypass it.
+// sqlTx adapts *sql.Tx to sqlcore.Tx. Statements use the cache and record
+// misses, except text that may hold several statements (migrations). A detached sqlTx (a member of a group transaction)
+// runs its statements without the cancellation of their ctx.
 type sqlTx struct {
-	tx     *sql.Tx
-	cache  *stmtCache
-	misses *[]string
+	tx       *sql.Tx
+	cache    *stmtCache
+	misses   *[]string
+	detached bool
 }
 
-// stmt returns the transaction-bound prepared statement for q, or nil.
-func (t sqlTx) stmt(ctx context.Context, q string, nargs int) *sql.Stmt {
-	if nargs == 0 {
+// ctx returns the context to run a statement with.
+func (t sqlTx) ctx(ctx context.Context) context.Context {
+	if t.detached {
+		return context.WithoutCancel(ctx)
+	}
+	return ctx
+}
+
+// stmt returns the transaction-bound prepared statement for q, or nil. Text
+// holding ';' may be several statements (migrations) and is never cached.
+func (t sqlTx) stmt(ctx context.Context, q string) *sql.Stmt {
+	if strings.IndexByte(q, ';') >= 0 {
 		return nil
 	}
 	st := t.cache.lookup(q)
@@ -263,11 +306,12 @@ func (t sqlTx) stmt(ctx context.Context, q string, nargs int) *sql.Stmt {
 }
 
 func (t sqlTx) Exec(ctx context.Context, q string, args ...any) (int64, error) {
+	ctx = t.ctx(ctx)
 	var (
 		r   sql.Result
 		err error
 	)
-	if st := t.stmt(ctx, q, len(args)); st != nil {
+	if st := t.stmt(ctx, q); st != nil {
 		r, err = st.ExecContext(ctx, args...)
 	} else {
 		r, err = t.tx.ExecContext(ctx, q, args...)
@@ -279,11 +323,12 @@ func (t sqlTx) Exec(ctx context.Context, q string, args ...any) (int64, error) {
 }
 
 func (t sqlTx) Query(ctx context.Context, q string, args ...any) (sqlcore.Rows, error) {
+	ctx = t.ctx(ctx)
 	var (
 		rows *sql.Rows
 		err  error
 	)
-	if st := t.stmt(ctx, q, len(args)); st != nil {
+	if st := t.stmt(ctx, q); st != nil {
 		rows, err = st.QueryContext(ctx, args...)
 	} else {
 		rows, err = t.tx.QueryContext(ctx, q, args...)
@@ -295,10 +340,70 @@ func (t sqlTx) Query(ctx context.Context, q string, args ...any) (sqlcore.Rows, 
 }
 
 func (t sqlTx) QueryRow(ctx context.Context, q string, args ...any) sqlcore.Row {
-	if st := t.stmt(ctx, q, len(args)); st != nil {
+	ctx = t.ctx(ctx)
+	if st := t.stmt(ctx, q); st != nil {
 		return st.QueryRowContext(ctx, args...)
 	}
 	return t.tx.QueryRowContext(ctx, q, args...)
+}
+
+// dbTx adapts a *sql.DB to sqlcore.Tx for ReadOne: each statement runs on its
+// own, through the statement cache.
+type dbTx struct {
+	db     *sql.DB
+	cache  *stmtCache
+	misses *[]string
+}
+
+// stmt returns the cached prepared statement for q, or nil (recording a miss).
+func (t dbTx) stmt(q string) *sql.Stmt {
+	if strings.IndexByte(q, ';') >= 0 {
+		return nil
+	}
+	st := t.cache.lookup(q)
+	if st == nil {
+		*t.misses = append(*t.misses, q)
+	}
+	return st
+}
+
+func (t dbTx) Exec(ctx context.Context, q string, args ...any) (int64, error) {
+	var (
+		r   sql.Result
+		err error
+	)
+	if st := t.stmt(q); st != nil {
+		r, err = st.ExecContext(ctx, args...)
+	} else {
+		r, err = t.db.ExecContext(ctx, q, args...)
+	}
+	if err != nil {
+		return 0, err
+	}
+	return r.RowsAffected()
+}
+
+func (t dbTx) Query(ctx context.Context, q string, args ...any) (sqlcore.Rows, error) {
+	var (
+		rows *sql.Rows
+		err  error
+	)
+	if st := t.stmt(q); st != nil {
+		rows, err = st.QueryContext(ctx, args...)
+	} else {
+		rows, err = t.db.QueryContext(ctx, q, args...)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return sqlRows{rows}, nil
+}
+
+func (t dbTx) QueryRow(ctx context.Context, q string, args ...any) sqlcore.Row {
+	if st := t.stmt(q); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return t.db.QueryRowContext(ctx, q, args...)
 }
 
 type sqlRows struct{ *sql.Rows }

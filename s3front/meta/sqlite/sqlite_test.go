@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 
 	"github.com/sluice-io/sluice/s3front/meta"
@@ -182,5 +183,58 @@ func BenchmarkListObjects(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkPutObjectParallel measures PutObject with events from 16 concurrent
+// writers on new keys, as an S3 front end under load issues them: with a
+// durable (synchronous=FULL) commit each, grouping decides the throughput.
+func BenchmarkPutObjectParallel(b *testing.B) {
+	for _, relaxed := range []bool{false, true} {
+		name := "sync-full"
+		if relaxed {
+			name = "sync-normal"
+		}
+		b.Run(name, func(b *testing.B) {
+			s, err := sqlite.Open(context.Background(), sqlite.Config{Path: filepath.Join(b.TempDir(), "meta.db"), RelaxedSync: relaxed})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { _ = s.Close() })
+			if _, err := s.CreateBucket(context.Background(), meta.Bucket{Name: "b", Owner: "o", Location: "l"}); err != nil {
+				b.Fatal(err)
+			}
+			var n atomic.Int64
+			b.SetParallelism(8) // 16 writers on 2 CPUs
+			b.RunParallel(func(pb *testing.PB) {
+				ctx := context.Background()
+				for pb.Next() {
+					key := fmt.Sprintf("dir/%08d", n.Add(1))
+					if _, err := s.PutObject(ctx, meta.Object{Bucket: "b", Key: key, Size: 1, ETag: "e", DataKey: key}, benchEvent); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
+	}
+}
+
+// BenchmarkGetObject measures the reads every S3 GET makes: the bucket, then the
+// object's latest version.
+func BenchmarkGetObject(b *testing.B) {
+	s := benchStore(b, "")
+	ctx := context.Background()
+	if _, err := s.PutObject(ctx, meta.Object{Bucket: "b", Key: "k", Size: 1, ETag: "e", DataKey: "d"}, nil); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := s.GetBucket(ctx, "b"); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := s.GetObject(ctx, "b", "k", ""); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

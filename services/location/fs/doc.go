@@ -12,6 +12,15 @@
 // a crash are deleted when the next driver opens the root. The root is
 // flock(2)ed while open, so one driver at a time owns it.
 //
+// # Reads
+//
+// Get opens the file and reads its record with one read of the file's tail.
+// The returned reader also implements io.WriterTo: copied with io.Copy into
+// an io.ReaderFrom such as an HTTP response, it hands over the file itself,
+// limited to the selected range, so net/http sends it with sendfile(2)
+// instead of copying it through user space. ctx is checked between chunks
+// of at most 8 MiB.
+//
 // # Object files
 //
 // Data and metadata (key, size, ETag, content type, user metadata, time)

@@ -539,6 +539,51 @@ func (o *objectReader) Read(p []byte) (int, error) {
 	return o.r.Read(p)
 }
 
+// sendChunk bounds one ReadFrom call of WriteTo, so that ctx is checked at
+// least this often.
+const sendChunk = 8 << 20
+
+// WriteTo copies the rest of the section to w. When w is an io.ReaderFrom (an
+// HTTP response, a TCP connection, a file) it hands w the file itself, limited
+// to the section, in chunks of at most sendChunk bytes: net/http then sends it
+// with sendfile(2), without copying through user space. ctx is checked before
+// each chunk. Other writers get ordinary reads.
+func (o *objectReader) WriteTo(w io.Writer) (int64, error) {
+	rf, ok := w.(io.ReaderFrom)
+	if !ok {
+		return io.Copy(w, struct{ io.Reader }{o}) // Read checks ctx
+	}
+	_, base, size := o.r.Outer()
+	pos, err := o.r.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return 0, fmt.Errorf("fs: read: %w", err)
+	}
+	var total int64
+	for pos < size {
+		if err := o.ctx.Err(); err != nil {
+			return total, fmt.Errorf("fs: read: %w", err)
+		}
+		if _, err := o.f.Seek(base+pos, io.SeekStart); err != nil {
+			return total, fmt.Errorf("fs: read: %w", err)
+		}
+		lr := &io.LimitedReader{R: o.f, N: min(size-pos, sendChunk)}
+		want := lr.N
+		n, err := rf.ReadFrom(lr)
+		total += n
+		pos += n
+		if _, serr := o.r.Seek(pos, io.SeekStart); serr != nil && err == nil {
+			err = serr
+		}
+		if err != nil {
+			return total, err
+		}
+		if n < want {
+			return total, fmt.Errorf("fs: read: %w", io.ErrUnexpectedEOF)
+		}
+	}
+	return total, nil
+}
+
 // Close closes the file; later calls return the first result.
 func (o *objectReader) Close() error {
 	o.once.Do(func() { o.err = o.f.Close() })

@@ -92,16 +92,23 @@ func (r *record) trailerLen() int {
 	return n + footerLen
 }
 
+// tailRead is how many bytes at the end of an object file readRecord reads
+// first: the footer and, for all but unusually large metadata, the whole
+// record, so one read usually suffices.
+const tailRead = 4 << 10
+
 // readRecord reads the record of the object file f of fileSize bytes. It
 // returns an error wrapping ErrCorrupt if the trailer is malformed.
 func readRecord(f io.ReaderAt, fileSize int64) (*record, error) {
 	if fileSize < footerLen {
 		return nil, fmt.Errorf("%w: %d bytes is too short", ErrCorrupt, fileSize)
 	}
-	var footer [footerLen]byte
-	if _, err := f.ReadAt(footer[:], fileSize-footerLen); err != nil {
+	var tailBuf [tailRead]byte
+	tail := tailBuf[:min(int64(tailRead), fileSize)]
+	if _, err := f.ReadAt(tail, fileSize-int64(len(tail))); err != nil {
 		return nil, fmt.Errorf("read footer: %w", err)
 	}
+	footer := tail[len(tail)-footerLen:]
 	if [8]byte(footer[8:]) != footerMagic {
 		return nil, fmt.Errorf("%w: bad magic", ErrCorrupt)
 	}
@@ -109,9 +116,14 @@ func readRecord(f io.ReaderAt, fileSize int64) (*record, error) {
 	if n > maxRecordLen || n > fileSize-footerLen {
 		return nil, fmt.Errorf("%w: record length %d", ErrCorrupt, n)
 	}
-	buf := make([]byte, n)
-	if _, err := f.ReadAt(buf, fileSize-footerLen-n); err != nil {
-		return nil, fmt.Errorf("read record: %w", err)
+	var buf []byte
+	if n <= int64(len(tail)-footerLen) {
+		buf = tail[len(tail)-footerLen-int(n) : len(tail)-footerLen]
+	} else {
+		buf = make([]byte, n)
+		if _, err := f.ReadAt(buf, fileSize-footerLen-n); err != nil {
+			return nil, fmt.Errorf("read record: %w", err)
+		}
 	}
 	if crc32.Checksum(buf, castagnoli) != binary.BigEndian.Uint32(footer[4:8]) {
 		return nil, fmt.Errorf("%w: record checksum", ErrCorrupt)

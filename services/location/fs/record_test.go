@@ -18,7 +18,7 @@ var recordTests = []record{
 
 func TestRecordRoundTrip(t *testing.T) {
 	for _, want := range recordTests {
-		data := bytes.Repeat([]byte{7}, int(min(want.size, 64)))
+		data := bytes.Repeat([]byte{7}, int(min(want.size, 3*tailRead))) // files shorter and longer than one tail read
 		want.size = int64(len(data))
 		file := want.appendTrailer(data)
 		if len(file)-len(data) != want.trailerLen() {

@@ -44,6 +44,11 @@ const (
 type Backend interface {
 	// ReadTx runs fn in a read-only transaction that sees one snapshot.
 	ReadTx(ctx context.Context, fn func(Tx) error) error
+	// ReadOne runs fn outside an explicit transaction: each statement fn issues
+	// reads the latest committed state on its own. It is for reads of one
+	// statement, which it spares the transaction's own statements (and, on a
+	// server, their round trips).
+	ReadOne(ctx context.Context, fn func(Tx) error) error
 	// WriteTx runs fn in a read-write transaction and commits it when fn returns
 	// nil. It may run fn again after a transient conflict (fn must be re-runnable).
 	WriteTx(ctx context.Context, fn func(Tx) error) error

@@ -108,19 +108,18 @@ func (s *Store) insertVersion(ctx context.Context, tx Tx, b meta.Bucket, obj *me
 		obj.VersionID = newVersionID(seq)
 	} else {
 		obj.VersionID = meta.NullVersion
-		old, found, err := s.versionRow(ctx, tx, b.Name, obj.Key, meta.NullVersion)
-		if err != nil {
+		var err error
+		if displaced, err = s.deleteNullVersion(ctx, tx, b.Name, obj.Key); err != nil {
 			return nil, err
 		}
-		if found {
-			displaced = old.DataRefs()
-			if _, err := tx.Exec(ctx, `DELETE FROM objects WHERE bucket = ? AND key = ? AND version_id = ?`, b.Name, obj.Key, meta.NullVersion); err != nil {
-				return nil, err
-			}
-		}
 	}
-	if _, err := tx.Exec(ctx, `UPDATE objects SET is_latest = FALSE WHERE bucket = ? AND key = ? AND is_latest`, b.Name, obj.Key); err != nil {
-		return nil, err
+	// A bucket whose versioning was never enabled holds only "null" versions,
+	// one per key at most, and that one was just deleted: no other version
+	// can be the latest.
+	if b.Versioning != meta.VersioningUnset {
+		if _, err := tx.Exec(ctx, `UPDATE objects SET is_latest = FALSE WHERE bucket = ? AND key = ? AND is_latest`, b.Name, obj.Key); err != nil {
+			return nil, err
+		}
 	}
 	args, err := objectArgs(obj, seq, seq)
 	if err != nil {
@@ -130,6 +129,27 @@ func (s *Store) insertVersion(ctx context.Context, tx Tx, b meta.Bucket, obj *me
 		return nil, err
 	}
 	return subtractRefs(displaced, obj.DataRefs()), nil
+}
+
+// deleteNullVersion deletes the "null" version of key, if any, in one statement
+// and returns the data it referenced.
+func (s *Store) deleteNullVersion(ctx context.Context, tx Tx, bucket, key string) ([]meta.DataRef, error) {
+	var (
+		o   meta.Object
+		pts string
+	)
+	err := tx.QueryRow(ctx, `DELETE FROM objects WHERE bucket = ? AND key = ? AND version_id = ? RETURNING location, data_key, parts`,
+		bucket, key, meta.NullVersion).Scan(&o.Location, &o.DataKey, &pts)
+	switch {
+	case s.b.IsNoRows(err):
+		return nil, nil
+	case err != nil:
+		return nil, err
+	}
+	if o.Parts, err = decodeParts(pts); err != nil {
+		return nil, err
+	}
+	return o.DataRefs(), nil
 }
 
 // subtractRefs returns refs not present in keep.
@@ -257,10 +277,34 @@ func (s *Store) PutObject(ctx context.Context, obj meta.Object, fn meta.EventFun
 	return res, err
 }
 
-// GetObject implements meta.ObjectStore.
+// GetObject implements meta.ObjectStore. It first reads the version alone, in
+// one statement: a version row implies its bucket exists (a foreign key, and
+// DeleteBucket refuses a bucket with versions). Only when there is none does it
+// read bucket and version in one snapshot to tell which error applies.
 func (s *Store) GetObject(ctx context.Context, bucket, key, versionID string) (meta.Object, error) {
+	var (
+		r     objectRow
+		found bool
+	)
+	err := s.readOne(ctx, "get object", func(tx Tx) error {
+		var err error
+		if versionID == "" {
+			r, found, err = s.latestRow(ctx, tx, bucket, key)
+		} else {
+			r, found, err = s.versionRow(ctx, tx, bucket, key, versionID)
+		}
+		return err
+	})
+	switch {
+	case err != nil:
+		return meta.Object{}, err
+	case found && r.IsDeleteMarker:
+		return meta.Object{}, &meta.DeleteMarkerError{Bucket: bucket, Key: key, VersionID: r.VersionID, LastModified: r.LastModified, Explicit: versionID != ""}
+	case found:
+		return r.Object, nil
+	}
 	var o meta.Object
-	err := s.read(ctx, "get object", func(tx Tx) error {
+	err = s.read(ctx, "get object", func(tx Tx) error {
 		if _, err := s.bucketRow(ctx, tx, bucket, LockNone); err != nil {
 			return err
 		}

@@ -41,7 +41,7 @@ func (s *Store) OutboxPending(ctx context.Context, limit int) ([]meta.OutboxRow,
 		return nil, nil
 	}
 	var out []meta.OutboxRow
-	err := s.read(ctx, "outbox pending", func(tx Tx) error {
+	err := s.readOne(ctx, "outbox pending", func(tx Tx) error {
 		var err error
 		out, err = s.queryOutbox(ctx, tx, limit, LockNone)
 		return err
@@ -123,7 +123,7 @@ func (s *Store) claimInTx(ctx context.Context, limit int, h meta.OutboxHandler) 
 // OutboxStats implements meta.OutboxStore.
 func (s *Store) OutboxStats(ctx context.Context) (meta.OutboxStats, error) {
 	var st meta.OutboxStats
-	err := s.read(ctx, "outbox stats", func(tx Tx) error {
+	err := s.readOne(ctx, "outbox stats", func(tx Tx) error {
 		var oldest int64
 		if err := tx.QueryRow(ctx, `SELECT COUNT(*), COALESCE(MIN(created_at), 0) FROM outbox`).Scan(&st.Pending, &oldest); err != nil {
 			return err

@@ -89,6 +89,14 @@ func (s *Store) read(ctx context.Context, op string, fn func(tx Tx) error) error
 	return wrap(op, s.b.ReadTx(ctx, fn))
 }
 
+// readOne is read for fn that issues a single statement (see Backend.ReadOne).
+func (s *Store) readOne(ctx context.Context, op string, fn func(tx Tx) error) error {
+	if s.closed.Load() {
+		return meta.ErrClosed
+	}
+	return wrap(op, s.b.ReadOne(ctx, fn))
+}
+
 // wrap prefixes err with the operation unless it is a typed sentinel carrier.
 func wrap(op string, err error) error {
 	if err == nil {
@@ -161,7 +169,7 @@ func (s *Store) CreateBucket(ctx context.Context, b meta.Bucket) (meta.Bucket, e
 // GetBucket implements meta.BucketStore.
 func (s *Store) GetBucket(ctx context.Context, name string) (meta.Bucket, error) {
 	var b meta.Bucket
-	err := s.read(ctx, "get bucket", func(tx Tx) error {
+	err := s.readOne(ctx, "get bucket", func(tx Tx) error {
 		var err error
 		b, err = s.bucketRow(ctx, tx, name, LockNone)
 		return err
