@@ -107,6 +107,7 @@ func New(cfg Config) (*Relay, error) {
 	if log == nil {
 		log = zap.NewNop()
 	}
+	cfg.Metrics.watch(cfg.Store)
 	return &Relay{cfg: cfg, log: log.Named("outbox"), m: cfg.Metrics}, nil
 }
 
@@ -123,7 +124,6 @@ func (r *Relay) Run(ctx context.Context) error {
 	r.log.Info("outbox relay started", zap.Int("batch_size", r.cfg.BatchSize), zap.Duration("poll_interval", r.cfg.PollInterval))
 	defer r.log.Info("outbox relay stopped")
 	backoff := time.Duration(0)
-	var lastStats time.Time
 	for {
 		if ctx.Err() != nil {
 			return nil
@@ -135,10 +135,6 @@ func (r *Relay) Run(ctx context.Context) error {
 		}
 		if ctx.Err() != nil {
 			return nil
-		}
-		if time.Since(lastStats) >= r.cfg.PollInterval || (err == nil && n < r.cfg.BatchSize) {
-			r.refreshStats(ctx)
-			lastStats = time.Now()
 		}
 		if err != nil {
 			backoff = nextBackoff(backoff, r.cfg.MinBackoff, r.cfg.MaxBackoff)
@@ -190,18 +186,6 @@ func (r *Relay) publish(ctx context.Context, rows []meta.OutboxRow) ([]int64, er
 		}
 	}
 	return acked, nil
-}
-
-func (r *Relay) refreshStats(ctx context.Context) {
-	if r.m == nil {
-		return
-	}
-	st, err := r.cfg.Store.OutboxStats(ctx)
-	if err != nil {
-		r.log.Debug("outbox stats", zap.Error(err))
-		return
-	}
-	r.m.setStats(st)
 }
 
 // nextBackoff doubles prev within [min, max] and adds up to 20% jitter.

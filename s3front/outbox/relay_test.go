@@ -411,3 +411,30 @@ func TestRelayReplicasOnPostgres(t *testing.T) {
 		}
 	}
 }
+
+// TestPendingGaugeIsLive checks that the pending gauge reads the outbox at scrape
+// time: rows committed a moment ago count at once, before the relay has claimed
+// anything, so a scrape of 0 really means an empty outbox.
+func TestPendingGaugeIsLive(t *testing.T) {
+	s, ns := setup(t)
+	m, err := outbox.NewMetrics(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := testutil.ToFloat64(m.Pending); v != 0 {
+		t.Fatalf("pending gauge without a relay = %v, want 0", v)
+	}
+	if _, err := outbox.New(outbox.Config{Store: s, Publisher: ns.JetStream(), Metrics: m}); err != nil {
+		t.Fatal(err)
+	}
+	write(t, s, "k", 12) // nothing relays them
+	natstest.CheckFor(t, 5*time.Second, 20*time.Millisecond, func() error {
+		if v := testutil.ToFloat64(m.Pending); v != 12 {
+			return fmt.Errorf("pending gauge = %v, want 12", v)
+		}
+		if v := testutil.ToFloat64(m.OldestAge); v <= 0 {
+			return fmt.Errorf("oldest age gauge = %v, want > 0", v)
+		}
+		return nil
+	})
+}
