@@ -20,6 +20,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -59,13 +60,20 @@ type Config struct {
 	// AccessKey and SecretKey are the root credentials; empty means random ones.
 	AccessKey string
 	SecretKey string
+	// Target is the `sluice run` target: "all" (the default), "s3front", "events",
+	// "indexer" or "replicator".
+	Target string
+	// NATSURL, when set, makes the process connect to that NATS server instead of
+	// embedding one (so several processes, each with its own target, share one
+	// JetStream). Empty: the process embeds NATS, with its store under Dir/data/nats.
+	NATSURL string
 	// Env is added to the process environment after the variables Start sets.
 	Env []string
 	// ReadyTimeout bounds each Start's wait for /readyz; default DefaultReadyTimeout.
 	ReadyTimeout time.Duration
 }
 
-// Sluice is a `sluice run all` process that can be killed and started again on the
+// Sluice is a `sluice run <target>` process that can be killed and started again on the
 // same state. Its exported fields are read-only; Endpoint, HTTPURL and NATSURL are set
 // by the first successful Start and stay the same afterwards. Start, Kill and Stop must
 // not be called concurrently with each other; Running and Metric may be called from
@@ -79,13 +87,18 @@ type Sluice struct {
 	SecretKey string
 	// Region is the region to sign requests with.
 	Region string
-	// Endpoint is the S3 base URL, http://127.0.0.1:PORT.
+	// Target is the `sluice run` target.
+	Target string
+	// Endpoint is the S3 base URL, http://127.0.0.1:PORT; empty when the target
+	// does not serve S3.
 	Endpoint string
 	// HTTPURL serves /healthz, /readyz and /metrics.
 	HTTPURL string
-	// NATSURL is the embedded NATS server, nats://127.0.0.1:PORT.
+	// NATSURL is the NATS server the process uses, nats://127.0.0.1:PORT: its
+	// embedded one, or Config.NATSURL.
 	NATSURL string
 
+	external     bool // NATSURL is Config.NATSURL, not embedded
 	env          []string
 	readyTimeout time.Duration
 
@@ -107,8 +120,11 @@ func New(cfg Config) *Sluice {
 	if cfg.ReadyTimeout <= 0 {
 		cfg.ReadyTimeout = DefaultReadyTimeout
 	}
+	if cfg.Target == "" {
+		cfg.Target = "all"
+	}
 	return &Sluice{
-		Bin: cfg.Bin, Dir: cfg.Dir,
+		Bin: cfg.Bin, Dir: cfg.Dir, Target: cfg.Target, NATSURL: cfg.NATSURL, external: cfg.NATSURL != "",
 		DataDir: filepath.Join(cfg.Dir, "data"), LogPath: filepath.Join(cfg.Dir, "sluice.log"),
 		AccessKey: cfg.AccessKey, SecretKey: cfg.SecretKey, Region: "us-east-1",
 		env: cfg.Env, readyTimeout: cfg.ReadyTimeout,
@@ -123,7 +139,7 @@ func New(cfg Config) *Sluice {
 func (s *Sluice) Start(ctx context.Context) error {
 	s.mu.Lock()
 	running := s.cmd != nil && !closed(s.exited)
-	first := s.Endpoint == ""
+	first := s.HTTPURL == ""
 	s.starts++
 	n := s.starts
 	s.mu.Unlock()
@@ -132,7 +148,13 @@ func (s *Sluice) Start(ctx context.Context) error {
 	}
 	s3Addr, httpAddr, natsAddr := "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
 	if !first {
-		s3Addr, httpAddr, natsAddr = hostPort(s.Endpoint), hostPort(s.HTTPURL), hostPort(s.NATSURL)
+		httpAddr = hostPort(s.HTTPURL)
+		if s.Endpoint != "" {
+			s3Addr = hostPort(s.Endpoint)
+		}
+		if !s.external {
+			natsAddr = hostPort(s.NATSURL)
+		}
 	}
 	if err := os.MkdirAll(s.DataDir, 0o755); err != nil {
 		return fmt.Errorf("stack: %w", err)
@@ -143,11 +165,15 @@ func (s *Sluice) Start(ctx context.Context) error {
 	}
 	marker := fmt.Sprintf("=== stack: start %d", n)
 	fmt.Fprintln(logFile, marker)
-	args := []string{"run", "all", "-data-dir", s.DataDir, "-s3-listen", s3Addr, "-http-listen", httpAddr}
+	args := []string{"run", s.Target, "-data-dir", s.DataDir, "-s3-listen", s3Addr, "-http-listen", httpAddr}
 	cmd := exec.Command(s.Bin, args...) // not CommandContext: the process outlives ctx
 	cmd.Dir = s.Dir
-	cmd.Env = append(os.Environ(), "SLUICE_NATS_LISTEN="+natsAddr,
-		"SLUICE_ROOT_ACCESS_KEY="+s.AccessKey, "SLUICE_ROOT_SECRET_KEY="+s.SecretKey)
+	cmd.Env = append(os.Environ(), "SLUICE_ROOT_ACCESS_KEY="+s.AccessKey, "SLUICE_ROOT_SECRET_KEY="+s.SecretKey)
+	if s.external {
+		cmd.Env = append(cmd.Env, "SLUICE_NATS_EMBEDDED=false", "SLUICE_NATS_URLS="+s.NATSURL)
+	} else {
+		cmd.Env = append(cmd.Env, "SLUICE_NATS_LISTEN="+natsAddr)
+	}
 	cmd.Env = append(cmd.Env, s.env...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = sysProcAttr()
@@ -184,9 +210,16 @@ func (s *Sluice) Start(ctx context.Context) error {
 }
 
 // readBanner polls the log, from the line marker on, until the banner names the S3
-// endpoint, the health listener and NATS, and sets Endpoint, HTTPURL and NATSURL.
+// endpoint (for targets that serve S3), the health listener and NATS, and sets
+// Endpoint, HTTPURL and NATSURL.
 func (s *Sluice) readBanner(ctx context.Context, marker string, exited <-chan struct{}) error {
-	fields := map[string]*string{"S3 endpoint:": &s.Endpoint, "health/admin:": &s.HTTPURL, "NATS:": &s.NATSURL}
+	fields := map[string]*string{"health/admin:": &s.HTTPURL}
+	if !s.external {
+		fields["NATS:"] = &s.NATSURL
+	}
+	if s.Target == "all" || s.Target == "s3front" {
+		fields["S3 endpoint:"] = &s.Endpoint
+	}
 	err := poll(ctx, exited, func() (bool, error) {
 		found, err := scanBanner(s.LogPath, marker, fields)
 		if err != nil || len(found) < len(fields) {
@@ -198,8 +231,12 @@ func (s *Sluice) readBanner(ctx context.Context, marker string, exited <-chan st
 		return true, nil
 	})
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-		return fmt.Errorf("%w: want lines %q, %q and %q in %s: %w\n%s", ErrBanner,
-			"S3 endpoint:", "health/admin:", "NATS:", s.LogPath, err, s.LogTail(4096))
+		want := make([]string, 0, len(fields))
+		for prefix := range fields {
+			want = append(want, prefix)
+		}
+		sort.Strings(want)
+		return fmt.Errorf("%w: want lines %q in %s: %w\n%s", ErrBanner, want, s.LogPath, err, s.LogTail(4096))
 	}
 	return s.exitError(err)
 }
