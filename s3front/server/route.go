@@ -65,6 +65,7 @@ const (
 	OpListParts               Op = "ListParts"
 	OpPostObject              Op = "PostObject"
 	OpSearchBucket            Op = "SearchBucket"
+	OpCatalog                 Op = "Catalog"
 
 	// OpNotImplemented is a recognised S3 sub-resource Sluice does not serve.
 	OpNotImplemented Op = "NotImplemented"
@@ -171,6 +172,9 @@ func resolve(r *http.Request, domain string) route {
 		} else {
 			rt.Op = OpMethodNotAllowed
 		}
+		return rt
+	case key == "" && m == http.MethodGet && isCatalog(bucket, vhost, has):
+		rt.Op = OpCatalog
 		return rt
 	case key == "":
 		rt.Op = resolveBucket(m, has, q, &rt)

@@ -195,6 +195,7 @@ func (s *Server) handlerTable() map[Op]handlerFunc {
 		OpListObjectsV2:                s.owned(s.listObjectsV2),
 		OpListObjectVersions:           s.owned(s.listObjectVersions),
 		OpSearchBucket:                 s.owned(s.searchBucket),
+		OpCatalog:                      s.catalog,
 		OpListMultipartUploads:         s.owned(s.listMultipartUploads),
 		OpDeleteObjects:                s.owned(s.deleteObjects),
 
