@@ -6,6 +6,47 @@
 // Every object mutation commits its metadata and its event in one store
 // transaction; the relay publishes events afterwards, so the S3 path never
 // waits on NATS and a NATS outage delays events without losing them.
+//
+// # Replication status
+//
+// s3front owns x-amz-replication-status, as DESIGN.md asks ("services never
+// write another service's store"):
+//
+//   - At write time. A new version (PUT, POST, CopyObject,
+//     CompleteMultipartUpload) that the bucket's enabled replication rules
+//     select (prefix, tags, And) is stored PENDING, with every selected
+//     destination PENDING in Object.Replication, in the same transaction as
+//     its event, whose record says sluice.replicationStatus PENDING. A delete
+//     marker is PENDING for the destinations whose governing rule replicates
+//     delete markers (and filters on no tag). The rules come from the
+//     bucket's stored configuration, cached by the server for
+//     server.DefaultRulesCacheTTL and dropped at once when this server
+//     changes it; no NATS round trip per write. Versions written before any
+//     rule existed stay "" (as in AWS).
+//   - Replicas. A write carrying "X-Sluice-Replica: 1" (server.ReplicaHeader,
+//     sent by the s3 location driver with its replicaMarker option, which the
+//     replicator sets for its destinations) is stored REPLICA, a delete
+//     marker it creates too, and the events of every mutation it makes say
+//     REPLICA, which the replicator skips: two Sluices replicating into each
+//     other do not loop.
+//   - Results. Run consumes the replicator's results (status.Event on
+//     sluice.status.replication.<bucket>, stream SLUICE_STATUS) with the
+//     durable consumer StatusConsumer, shared by every s3front replica, and
+//     applies them in batches (one transaction for whatever results are
+//     waiting, meta.ReplicationStore.ApplyReplication), acking each message
+//     only after its batch committed. Per (version, destination) the result
+//     with the highest sequencer wins, then the later time (a retried FAILED
+//     becomes COMPLETED); the version is FAILED if any destination failed,
+//     COMPLETED when all completed, PENDING otherwise. Duplicates and
+//     reordered results change nothing; results for versions that are gone
+//     are acked and dropped; a destination missing from the map is added.
+//     Applying never changes the version's sequencer or LastModified and
+//     emits no event. A result that names no version and reports a delete
+//     applies to the key's current delete marker. Undecodable results go to
+//     the dead letters; a store outage retries without limit.
+//   - Detail. HEAD and GET answer x-amz-replication-status; the admin route
+//     ReplicationStatusPath answers the per-destination state (status,
+//     error, time, sequencer) of one version as JSON.
 package s3front
 
 import (
@@ -66,6 +107,7 @@ type Service struct {
 	hooks   Hooks
 	metrics *server.Metrics
 	relayM  *outbox.Metrics
+	statusM *statusMetrics
 
 	started chan struct{} // closed once the listener is bound (or Run failed early)
 
@@ -137,6 +179,17 @@ func NewWithHooks(cfg Config, set runtime.Settings, hooks Hooks) (*Service, erro
 			s.relayM = nil
 		}
 	}
+	if s.statusM, err = newStatusMetrics(reg); err != nil {
+		// As for the relay: a second service on one registry keeps the
+		// first one's counters.
+		log.Warn("replication result metrics not registered", zap.Error(err))
+		s.statusM = nil
+	}
+	if set.Admin != nil {
+		if err := s.Mount(set.Admin); err != nil {
+			return nil, err
+		}
+	}
 	if set.Ready != nil {
 		if err := set.Ready.AddCheck(Name+"-metadata", s.ping); err != nil {
 			log.Warn("readiness check not registered", zap.Error(err))
@@ -177,11 +230,13 @@ func (s *Service) Store() meta.Store {
 }
 
 // Run opens the metadata store and the locations, ensures the events
-// stream, starts the outbox relay and serves S3 on cfg.Listen until ctx
-// ends (or Close is called). It then shuts the HTTP server down
-// gracefully, stops the relay and closes the store and the locations, and
-// returns nil. It returns an error when something cannot be opened or
-// bound, or the HTTP server fails. A Service runs once.
+// stream, starts the outbox relay and the consumer of replication results
+// (StatusConsumer; both retry in the background while NATS is unreachable)
+// and serves S3 on cfg.Listen until ctx ends (or Close is called). It then
+// shuts the HTTP server down gracefully, stops the relay and the consumer
+// (un-acked results go back to the stream), closes the store and the
+// locations, and returns nil. It returns an error when something cannot be
+// opened or bound, or the HTTP server fails. A Service runs once.
 func (s *Service) Run(ctx context.Context) (err error) {
 	s.mu.Lock()
 	if s.ran || s.closing {
@@ -296,6 +351,18 @@ func (s *Service) Run(ctx context.Context) (err error) {
 		return err
 	}
 
+	// Replication results are applied beside the HTTP server too.
+	statusCtx, stopStatus := context.WithCancel(context.WithoutCancel(ctx))
+	statusDone := make(chan struct{})
+	if evBus != nil {
+		go func() {
+			defer close(statusDone)
+			s.runStatus(statusCtx, store, evBus)
+		}()
+	} else {
+		close(statusDone)
+	}
+
 	hs := &http.Server{
 		Handler:           srv,
 		ReadHeaderTimeout: 30 * time.Second,
@@ -338,7 +405,9 @@ wait:
 		s.log.Warn("graceful HTTP shutdown incomplete", zap.Error(err))
 		_ = hs.Close()
 	}
+	stopStatus()
 	stopRelay()
+	<-statusDone
 	if relayRunning && relayDone != nil {
 		if err := <-relayDone; err != nil && runErr == nil {
 			runErr = fmt.Errorf("s3front: outbox relay: %w", err)

@@ -82,6 +82,7 @@ func startServiceOn(t *testing.T, ns *natstest.Server, dataDir string, mutate fu
 		Registry:       reg,
 		Clock:          runtime.SystemClock{},
 		Ready:          hh,
+		Admin:          hh,
 		DataDir:        dataDir,
 		StreamReplicas: 1,
 	}, hooks)

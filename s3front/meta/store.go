@@ -8,6 +8,10 @@
 // EventFunc inserts the returned outbox rows in that same transaction, so an object
 // change and its events commit together or not at all. The store never touches
 // object data: it stores DataRefs and returns the ones that became unreferenced.
+//
+// Replication results reach the versions through ReplicationStore, which
+// changes only their replication status (never their sequencer, LastModified or
+// outbox); see DestinationStatus.Supersedes for the rule.
 package meta
 
 import (
@@ -21,6 +25,7 @@ type Store interface {
 	ObjectStore
 	MultipartStore
 	OutboxStore
+	ReplicationStore
 
 	// Ping checks that the database answers (for /readyz).
 	Ping(ctx context.Context) error
@@ -85,7 +90,10 @@ type ObjectStore interface {
 	// A missing key or version is not an error: the result has Kind ChangeNone and fn
 	// is not called. Otherwise fn is called inside the transaction with
 	// ChangeDeleteMarkerCreated or ChangeDeleted. Returns ErrNoSuchBucket or fn's error.
-	DeleteObject(ctx context.Context, bucket, key, versionID string, fn EventFunc) (DeleteResult, error)
+	//
+	// opts apply to the delete marker the call creates, if it creates one
+	// (WithMarkerReplication); they are ignored otherwise.
+	DeleteObject(ctx context.Context, bucket, key, versionID string, fn EventFunc, opts ...DeleteOption) (DeleteResult, error)
 	// PutObjectTags replaces the tag set of a version (latest when versionID is ""),
 	// gives it a new Sequencer, and calls fn with ChangeTagsPut. LastModified does not
 	// change. Returns the updated version, or the errors of GetObject, or fn's error.
@@ -155,6 +163,52 @@ type OutboxStore interface {
 	// the writer) after a transaction in this process commits outbox rows. Rows
 	// written by other processes are not signalled: poll at OutboxPollHint too.
 	OutboxNotify() <-chan struct{}
+}
+
+// ReplicationStore applies replication results to object versions. It is how
+// results of the replicator (events/replication/status) reach the metadata
+// that s3front owns.
+type ReplicationStore interface {
+	// ApplyReplication applies updates in one transaction and returns one
+	// outcome per update, in order. For each update it keeps, per (bucket, key,
+	// version, destination), the result that supersedes the others
+	// (DestinationStatus.Supersedes); a destination not yet in the version's
+	// map is added. The version's ReplicationStatus becomes
+	// OverallReplicationStatus of its destinations, and Replication maps each
+	// destination to its status. It changes nothing else: not the version's
+	// Sequencer, LastModified or IsLatest, and it writes no outbox rows.
+	// Updates for versions that do not exist, or that are REPLICAs, change
+	// nothing (ReplicationNoVersion, ReplicationStale); malformed updates are
+	// ReplicationInvalid. Applying an update twice is harmless, and any order
+	// of the same updates ends in the same state. It returns an error only
+	// when the transaction fails (then nothing was applied).
+	ApplyReplication(ctx context.Context, updates []ReplicationUpdate) ([]ReplicationOutcome, error)
+	// GetReplication returns the replication state of a version (the latest
+	// when versionID is ""), delete markers included. Returns ErrNoSuchBucket,
+	// ErrNoSuchKey (no versions) or ErrNoSuchVersion.
+	GetReplication(ctx context.Context, bucket, key, versionID string) (ReplicationInfo, error)
+}
+
+// DeleteOption adjusts one DeleteObject call.
+type DeleteOption func(*DeleteOptions)
+
+// DeleteOptions are what DeleteOption values set.
+type DeleteOptions struct {
+	// MarkerReplicationStatus and MarkerReplication are stored on the delete
+	// marker the call creates (as Object.ReplicationStatus and
+	// Object.Replication), so that its event carries them.
+	MarkerReplicationStatus string
+	MarkerReplication       map[string]string
+}
+
+// WithMarkerReplication makes a delete marker created by DeleteObject carry
+// the replication status (PENDING with the destinations that replicate delete
+// markers, or REPLICA for a delete made by a replicator).
+func WithMarkerReplication(status string, dests map[string]string) DeleteOption {
+	return func(o *DeleteOptions) {
+		o.MarkerReplicationStatus = status
+		o.MarkerReplication = dests
+	}
 }
 
 // OutboxPollHint is a sensible polling interval for rows written by other processes.

@@ -191,6 +191,7 @@ func (s *Server) putBucketReplication(rc *reqCtx) error {
 	if err := s.putConfig(rc, meta.ConfigReplication, c); err != nil {
 		return err
 	}
+	s.rules.forget(rc.route.Bucket)
 	if err := s.applyReplication(rc, rs); err != nil {
 		return err
 	}

@@ -200,6 +200,10 @@ func (s *Server) copyObject(rc *reqCtx) error {
 		return err
 	}
 	obj.Size, obj.ETag, obj.Location, obj.DataKey, obj.Checksums = w.Size, w.ETag, w.Location, w.Key, w.Checksums
+	if err := s.setReplication(rc, &obj); err != nil {
+		s.deleteData(rc.ctx, []meta.DataRef{{Location: w.Location, Key: w.Key}})
+		return err
+	}
 	res, err := s.store.PutObject(rc.ctx, obj, s.eventFor(rc, events.ObjectCreatedCopy))
 	if err != nil {
 		s.deleteData(rc.ctx, []meta.DataRef{{Location: w.Location, Key: w.Key}})

@@ -71,6 +71,11 @@ func (s *Server) buildEvent(rc *reqCtx, name events.EventName, obj meta.Object) 
 			ReplicationStatus: obj.ReplicationStatus,
 		},
 	}
+	if rc.isReplica() {
+		// Whatever a replicator's request changed is a replica's change:
+		// the replicator skips it (no replication loops).
+		rec.Sluice.ReplicationStatus = meta.ReplicationReplica
+	}
 	rec.SetObjectKey(obj.Key)
 	if !obj.IsDeleteMarker && name.Category() != events.CategoryObjectRemoved {
 		rec.S3.Object.Size = obj.Size

@@ -394,6 +394,10 @@ func (s *Server) completeUpload(rc *reqCtx, doc *s3xml.CompleteMultipartUpload) 
 		PartsCount:   len(parts),
 		Parts:        parts,
 	}
+	if err := s.setReplication(rc, &obj); err != nil {
+		s.deleteData(rc.ctx, []meta.DataRef{{Location: u.Location, Key: dataKey}})
+		return err
+	}
 	res, err := s.store.CompleteUpload(rc.ctx, uploadID, obj, s.eventFor(rc, events.ObjectCreatedCompleteMultipartUpload))
 	if err != nil {
 		s.deleteData(rc.ctx, []meta.DataRef{{Location: u.Location, Key: dataKey}})

@@ -66,6 +66,10 @@ func (s *Server) putObject(rc *reqCtx) error {
 		Owner:        rc.principal,
 		LastModified: s.now().UTC(),
 	}
+	if err := s.setReplication(rc, &obj); err != nil {
+		s.deleteData(rc.ctx, []meta.DataRef{{Location: w.Location, Key: w.Key}})
+		return err
+	}
 	res, err := s.store.PutObject(rc.ctx, obj, s.eventFor(rc, events.ObjectCreatedPut))
 	if err != nil {
 		s.deleteData(rc.ctx, []meta.DataRef{{Location: w.Location, Key: w.Key}})
@@ -319,7 +323,11 @@ func (s *Server) deleteObject(rc *reqCtx) error {
 	if err := s.checkDeleteConditions(rc, vid); err != nil {
 		return err
 	}
-	res, err := s.store.DeleteObject(rc.ctx, rc.route.Bucket, rc.route.Key, vid, s.eventFor(rc, events.ObjectRemovedDelete))
+	opts, err := s.deleteOptions(rc, rc.route.Key, vid)
+	if err != nil {
+		return s.metaErr(rc, err)
+	}
+	res, err := s.store.DeleteObject(rc.ctx, rc.route.Bucket, rc.route.Key, vid, s.eventFor(rc, events.ObjectRemovedDelete), opts...)
 	if err != nil {
 		return s.metaErr(rc, err)
 	}

@@ -376,6 +376,10 @@ func (s *Server) postObject(rc *reqCtx) error {
 		Tags: tags, Checksums: w.Checksums, StorageClass: attrs.StorageClass,
 		Location: w.Location, DataKey: w.Key, Owner: principal, LastModified: s.now().UTC(),
 	}
+	if err := s.setReplication(rc, &obj); err != nil {
+		s.deleteData(rc.ctx, []meta.DataRef{{Location: w.Location, Key: w.Key}})
+		return err
+	}
 	res, err := s.store.PutObject(rc.ctx, obj, s.eventFor(rc, events.ObjectCreatedPost))
 	if err != nil {
 		s.deleteData(rc.ctx, []meta.DataRef{{Location: w.Location, Key: w.Key}})

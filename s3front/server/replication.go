@@ -108,6 +108,7 @@ func (s *Server) deleteBucketReplication(rc *reqCtx) error {
 	if err := s.store.DeleteBucketConfig(rc.ctx, rc.route.Bucket, meta.ConfigReplication); err != nil {
 		return s.metaErr(rc, err)
 	}
+	s.rules.forget(rc.route.Bucket)
 	if err := s.applyReplication(rc, nil); err != nil {
 		return err
 	}
@@ -118,6 +119,7 @@ func (s *Server) deleteBucketReplication(rc *reqCtx) error {
 // a failure is only logged (the startup sync removes rules of buckets that
 // no longer exist).
 func (s *Server) forgetReplication(rc *reqCtx, had bool) {
+	s.rules.forget(rc.route.Bucket)
 	if !had || s.replicate == nil {
 		return
 	}

@@ -8,6 +8,11 @@
 // store transaction; the handler never waits on NATS. Every error response
 // is written by s3err.WriteError; unknown errors become InternalError and
 // a panic in a handler is recovered, logged and answered with InternalError.
+//
+// A new version or delete marker gets its replication status before it is
+// committed: PENDING for the destinations whose enabled rules select it,
+// REPLICA when the request carries ReplicaHeader, "" otherwise (see
+// setReplication and deleteOptions); the event records carry it.
 package server
 
 import (
@@ -83,6 +88,12 @@ type Options struct {
 	// DeleteBucketReplication, DeleteBucket: none). An error answers 503
 	// ServiceUnavailable; nil stores the configuration only.
 	Replicate ReplicateFunc
+	// RulesCacheTTL is how long replication rules read from a bucket's
+	// stored configuration decide the replication status of new writes
+	// before they are read again; DefaultRulesCacheTTL when zero. It
+	// matters only with several s3front replicas: a change made through
+	// this server applies to it at once.
+	RulesCacheTTL time.Duration
 	// Search, when set, answers Zenko's metadata search, GET /{bucket}?search=<where
 	// clause>, for the bucket's owner: it receives the authenticated request rewritten to
 	// /admin/index/buckets/{bucket}/search with the same query (the indexer's handler, or
@@ -111,6 +122,7 @@ type Server struct {
 	notify    NotifyFunc
 	replicate ReplicateFunc
 	search    http.Handler
+	rules     *rulesCache
 	handlers  map[Op]handlerFunc
 }
 
@@ -148,6 +160,7 @@ func New(opts Options) (*Server, error) {
 		notify:    opts.Notify,
 		replicate: opts.Replicate,
 		search:    opts.Search,
+		rules:     newRulesCache(opts.RulesCacheTTL),
 	}
 	if s.region == "" {
 		s.region = "us-east-1"

@@ -110,7 +110,11 @@ func (s *Server) deleteObjects(rc *reqCtx) error {
 			out.Errors = append(out.Errors, s3xml.DeleteErrorFrom(o.Key, o.VersionID, err))
 			continue
 		}
-		res, err := s.store.DeleteObject(rc.ctx, rc.route.Bucket, o.Key, o.VersionID, s.eventFor(rc, ""))
+		opts, err := s.deleteOptions(rc, o.Key, o.VersionID)
+		var res meta.DeleteResult
+		if err == nil {
+			res, err = s.store.DeleteObject(rc.ctx, rc.route.Bucket, o.Key, o.VersionID, s.eventFor(rc, ""), opts...)
+		}
 		if err != nil {
 			sub := *rc
 			sub.route.Key = o.Key

@@ -51,6 +51,11 @@ func Run(t *testing.T, newStore NewStore) {
 		{"OutboxConcurrentClaims", testOutboxConcurrentClaims},
 		{"ConcurrentEventFailures", testConcurrentEventFailures},
 		{"ConcurrentPuts", testConcurrentPuts},
+		{"ReplicationApply", testReplicationApply},
+		{"ReplicationMissing", testReplicationMissing},
+		{"ReplicationMarkers", testReplicationMarkers},
+		{"ReplicationOrderIndependent", testReplicationOrderIndependent},
+		{"ReplicationConcurrent", testReplicationConcurrent},
 		{"InvalidText", testInvalidText},
 		{"Closed", testClosed},
 	}

@@ -63,4 +63,16 @@
 // words (=?UTF-8?B?...?=) and decoded on the way back, so any value
 // round-trips. S3 limits user metadata to 2 KiB; a store's refusal becomes
 // location.ErrInvalidArgument.
+//
+// # Replicas written into Sluice
+//
+// With Config.ReplicaMarker (location option "replicaMarker": "true") every
+// request carries the header "X-Sluice-Replica: 1" (ReplicaHeader). A Sluice
+// endpoint then stores what the driver writes (PutObject, the
+// CompleteMultipartUpload of a direct upload, and the CopyObject or
+// CompleteMultipartUpload that moves a temporary object to its key) with
+// x-amz-replication-status REPLICA and marks its events so, and Sluice's
+// replicator never replicates them again; other S3 stores ignore the header.
+// The replicator turns it on for the destinations it opens; s3front leaves
+// it off for its own locations.
 package s3

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"go.uber.org/zap"
 
 	"github.com/sluice-io/sluice/services/location"
@@ -112,7 +113,18 @@ type Config struct {
 	// Logger receives start-up logs; nil discards them. Secrets are never
 	// logged.
 	Logger *zap.Logger
+	// ReplicaMarker makes every request carry ReplicaHeader, so that a
+	// Sluice endpoint stores the objects written through the driver as
+	// replicas (x-amz-replication-status REPLICA) and never replicates them
+	// again. Other S3 stores ignore the header. The replicator sets it for
+	// its destinations (location option OptionReplicaMarker); s3front's own
+	// locations leave it off.
+	ReplicaMarker bool
 }
+
+// ReplicaHeader is the header ReplicaMarker adds (value "1"); s3front reads
+// it on object writes.
+const ReplicaHeader = "X-Sluice-Replica"
 
 // driver implements location.Driver on a bucket of an S3-compatible store.
 type driver struct {
@@ -207,11 +219,14 @@ func New(ctx context.Context, cfg Config) (location.Driver, error) {
 		}
 		opts.Region = "us-east-1" // S3-compatible stores mostly ignore it
 	}
+	if cfg.ReplicaMarker {
+		opts.APIOptions = append(opts.APIOptions, smithyhttp.AddHeaderValue(ReplicaHeader, "1"))
+	}
 	d.client = s3.New(opts)
 	d.log.Info("s3 location opened",
 		zap.String("endpoint", cfg.Endpoint), zap.String("region", opts.Region),
 		zap.String("bucket", d.bucket), zap.String("prefix", d.prefix),
-		zap.Bool("pathStyle", cfg.ForcePathStyle), zap.Bool("staticCredentials", cfg.AccessKeyID != ""),
+		zap.Bool("pathStyle", cfg.ForcePathStyle), zap.Bool("staticCredentials", cfg.AccessKeyID != ""), zap.Bool("replicaMarker", cfg.ReplicaMarker),
 		zap.Int64("partSize", d.partSize), zap.Int("concurrency", d.concurrency), zap.Int64("memoryLimit", d.bufs.Limit()))
 	return d, nil
 }

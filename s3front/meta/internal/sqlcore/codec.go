@@ -187,7 +187,7 @@ func scanObject(s scanner) (objectRow, error) {
 	if o.Checksums, err = decodeMap(sums); err != nil {
 		return r, err
 	}
-	if o.Replication, err = decodeMap(repl); err != nil {
+	if o.Replication, err = decodeReplicationStatuses(repl); err != nil {
 		return r, err
 	}
 	if o.Parts, err = decodeParts(pts); err != nil {

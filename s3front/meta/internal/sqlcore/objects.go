@@ -319,8 +319,17 @@ func (s *Store) GetObject(ctx context.Context, bucket, key, versionID string) (m
 }
 
 // DeleteObject implements meta.ObjectStore.
-func (s *Store) DeleteObject(ctx context.Context, bucket, key, versionID string, fn meta.EventFunc) (meta.DeleteResult, error) {
+func (s *Store) DeleteObject(ctx context.Context, bucket, key, versionID string, fn meta.EventFunc, opts ...meta.DeleteOption) (meta.DeleteResult, error) {
 	if err := checkKey(bucket, key); err != nil {
+		return meta.DeleteResult{}, err
+	}
+	var dopts meta.DeleteOptions
+	for _, opt := range opts {
+		if opt != nil {
+			opt(&dopts)
+		}
+	}
+	if err := checkText("replication status", dopts.MarkerReplicationStatus); err != nil {
 		return meta.DeleteResult{}, err
 	}
 	var res meta.DeleteResult
@@ -335,7 +344,8 @@ func (s *Store) DeleteObject(ctx context.Context, bucket, key, versionID string,
 			if err != nil {
 				return err
 			}
-			marker := meta.Object{Key: key, IsDeleteMarker: true, Owner: b.Owner}
+			marker := meta.Object{Key: key, IsDeleteMarker: true, Owner: b.Owner,
+				ReplicationStatus: dopts.MarkerReplicationStatus, Replication: dopts.MarkerReplication}
 			displaced, err := s.insertVersion(ctx, tx, b, &marker, seq)
 			if err != nil {
 				return err
