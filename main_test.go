@@ -229,6 +229,19 @@ func TestRunAll(t *testing.T) {
 	if !strings.Contains(rbOut.String(), "rebuilt 1 bucket(s), 1 version(s)") {
 		t.Errorf("index rebuild output: %q", rbOut.String())
 	}
+	// `sluice replication object` asks s3front for one object's replication state: no
+	// rules, so no status.
+	var roOut, roErr bytes.Buffer
+	if code := runCLI(ctx, []string{"replication", "-admin", health, "object", "rebuilt", "a.txt"}, &roOut, &roErr); code != exitOK {
+		t.Fatalf("replication object: exit %d: %s", code, roErr.String())
+	}
+	if !strings.Contains(roOut.String(), `"key": "a.txt"`) || !strings.Contains(roOut.String(), `"status": ""`) {
+		t.Errorf("replication object output: %s", roOut.String())
+	}
+	roErr.Reset()
+	if code := runCLI(ctx, []string{"replication", "-admin", health, "object", "rebuilt", "nosuch"}, &roOut, &roErr); code != exitFailed || !strings.Contains(roErr.String(), "404") {
+		t.Errorf("replication object of a missing key: exit %d, stderr %q", code, roErr.String())
+	}
 	// `sluice events` talks to the admin API of the running process.
 	var evOut, evErr bytes.Buffer
 	if code := runCLI(ctx, []string{"events", "-admin", health, "status", "hook"}, &evOut, &evErr); code != exitOK {

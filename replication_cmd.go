@@ -7,10 +7,14 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
+	"net/url"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/sluice-io/sluice/replicator"
+	"github.com/sluice-io/sluice/s3front"
 	"github.com/sluice-io/sluice/services/config"
 	"github.com/sluice-io/sluice/services/location"
 	"github.com/sluice-io/sluice/services/runtime"
@@ -148,14 +152,17 @@ const replicationUsage = `usage: sluice replication [-admin URL] <command> [args
   status [DEST]                         every destination (or one): pending ops and
                                         bytes, lag, failures, paused
   bucket BUCKET                         a bucket's replication status per destination
+  object BUCKET KEY [-version V]        one object version's x-amz-replication-status
+                                        and per-destination results (asks s3front)
   pause DEST                            stop replicating to DEST (its backlog builds up)
   resume DEST
   failed DEST [-bucket B] [-limit N]    objects whose replication to DEST FAILED
   retry DEST                            retry every FAILED object of DEST
   resync DEST -bucket B [-prefix P]     copy the existing objects of B to DEST again
 
--admin is the process HTTP listener of a process running the replicator target
-(default http://127.0.0.1:9601, or $SLUICE_ADMIN_URL). Output is JSON.
+-admin is the process HTTP listener of a process running the replicator target (for
+object: the s3front target), default http://127.0.0.1:9601 or $SLUICE_ADMIN_URL.
+Output is JSON.
 `
 
 // cmdReplication drives the replicator admin API of a running process.
@@ -189,12 +196,21 @@ func cmdReplication(ctx context.Context, args []string, stdout, stderr io.Writer
 	bucket := sub.String("bucket", "", "failed: only this bucket; resync: the bucket (required)")
 	prefix := sub.String("prefix", "", "resync: only keys with this prefix")
 	limit := sub.Int("limit", 100, "failed: at most this many")
+	version := sub.String("version", "", "object: the version id (default: the current version)")
 	name := ""
 	if len(rest) > 0 && len(rest[0]) > 0 && rest[0][0] != '-' {
 		name, rest = rest[0], rest[1:]
 	}
+	key := ""
+	if cmd == "object" && len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
+		key, rest = rest[0], rest[1:]
+	}
 	if err := sub.Parse(rest); err != nil {
 		return usageCode(err)
+	}
+	if cmd == "object" && (name == "" || key == "") {
+		fmt.Fprintln(stderr, "sluice replication object: name a bucket and a key")
+		return exitUsage
 	}
 	if name == "" && cmd != "status" {
 		fmt.Fprintf(stderr, "sluice replication %s: name a destination (or a bucket for `bucket`)\n", cmd)
@@ -211,6 +227,8 @@ func cmdReplication(ctx context.Context, args []string, stdout, stderr io.Writer
 		}
 	case "bucket":
 		out, err = client.Bucket(ctx, name)
+	case "object":
+		out, err = objectReplication(ctx, *base, name, key, *version)
 	case "pause":
 		out, err = client.Pause(ctx, name)
 	case "resume":
@@ -245,4 +263,34 @@ func cmdReplication(ctx context.Context, args []string, stdout, stderr io.Writer
 		return exitFailed
 	}
 	return exitOK
+}
+
+// objectReplication asks the s3front admin API at base for the replication state of
+// one object version (s3front.ReplicationStatusPath).
+func objectReplication(ctx context.Context, base, bucket, key, version string) (*s3front.ReplicationStatusReply, error) {
+	q := url.Values{"bucket": {bucket}, "key": {key}}
+	if version != "" {
+		q.Set("versionId", version)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(base, "/")+s3front.ReplicationStatusPath+"?"+q.Encode(), nil)
+	if err != nil {
+		return nil, fmt.Errorf("object status: %w", err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("object status: %w", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return nil, fmt.Errorf("object status: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("object status: %s: %s", resp.Status, strings.TrimSpace(string(body)))
+	}
+	var out s3front.ReplicationStatusReply
+	if err := json.Unmarshal(body, &out); err != nil {
+		return nil, fmt.Errorf("object status: %w", err)
+	}
+	return &out, nil
 }

@@ -102,6 +102,7 @@ func TestReplicationCLIUsage(t *testing.T) {
 		{[]string{"-h"}, exitOK, "usage: sluice replication"},
 		{[]string{"pause"}, exitUsage, "name a destination"},
 		{[]string{"resync", "aws"}, exitUsage, "-bucket is required"},
+		{[]string{"object", "b"}, exitUsage, "name a bucket and a key"},
 		{[]string{"frobnicate", "x"}, exitUsage, "unknown command"},
 		{[]string{"-admin", "not a url", "status"}, exitUsage, "not an http(s) URL"},
 		// Nothing listens on port 1: the command fails rather than hangs.
