@@ -235,3 +235,49 @@ func (e *svcEnv) stop(t *testing.T) {
 		t.Fatal("Run did not return after Close")
 	}
 }
+
+// TestServiceTestEventWaitsForLateDeliverer: the events process starts
+// after s3front accepted a notification configuration. The s3:TestEvent
+// sent then, and an object written before the deliverer runs, both reach
+// the webhook once it does: s3front makes the target's consumer exist
+// before it stores the subscriptions and publishes the test event.
+func TestServiceTestEventWaitsForLateDeliverer(t *testing.T) {
+	ctx := context.Background()
+	hook := newHookReceiver(t)
+	evCfg := deliver.Config{Targets: []deliver.TargetConfig{{
+		Name: "late", Kind: deliver.KindWebhook, URL: hook.srv.URL + "/hook", Ordered: true,
+		Backoff: deliver.BackoffConfig{Initial: 50 * time.Millisecond, Max: 200 * time.Millisecond},
+	}}}
+	ns := natstest.RunJetStream(t)
+	e := startServiceOn(t, ns, t.TempDir(), func(c *s3front.Config) { *c = c.WithEvents(evCfg) }, s3front.Hooks{})
+	if _, err := e.client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("later")}); err != nil {
+		t.Fatal(err)
+	}
+	// The events stream is ensured as s3front starts; until then the
+	// configuration is refused with 503, which a client retries.
+	var lastErr error
+	waitUntil(t, "an accepted notification configuration", func() bool {
+		_, lastErr = e.client.PutBucketNotificationConfiguration(ctx, &s3.PutBucketNotificationConfigurationInput{
+			Bucket: aws.String("later"),
+			NotificationConfiguration: &types.NotificationConfiguration{QueueConfigurations: []types.QueueConfiguration{{
+				Id: aws.String("all"), QueueArn: aws.String("arn:sluice:webhook::late"), Events: []types.Event{"s3:ObjectCreated:*"},
+			}}},
+		})
+		return lastErr == nil || errorCode(lastErr) != "ServiceUnavailable"
+	})
+	if lastErr != nil {
+		t.Fatal(lastErr)
+	}
+	if _, err := e.client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("later"), Key: aws.String("early.txt"), Body: strings.NewReader("x")}); err != nil {
+		t.Fatal(err)
+	}
+	if got := hook.deliveries(); len(got) != 0 {
+		t.Fatalf("deliveries %q before any deliverer ran", got)
+	}
+	startDeliverer(t, ns, evCfg)
+	got := hook.waitFor(t, 2)
+	want := []string{events.Type(events.TestEvent) + " ", events.Type("ObjectCreated:Put") + " early.txt"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("deliveries %q, want %q", got, want)
+	}
+}

@@ -50,6 +50,9 @@ const (
 	DefaultBreakAfter     = 5
 	DefaultMaxRetryAfter  = time.Hour
 	DefaultStatusInterval = 5 * time.Second
+	// MinAckWait is the shortest Config.AckWait accepted: running
+	// deliveries must be able to send their heartbeats in time.
+	MinAckWait = time.Second
 	// MaxConcurrency bounds a target's concurrency.
 	MaxConcurrency = 1024
 	// MaxTargetNameLen bounds a target name.
@@ -244,11 +247,17 @@ type Config struct {
 	// JetStream (status and the backlog gauge); zero means
 	// DefaultStatusInterval.
 	StatusInterval time.Duration `yaml:"status_interval" json:"status_interval,omitempty"`
+	// AckWait is how long a target's consumer waits for a delivery's
+	// acknowledgement (or progress heartbeat) before it hands the event to
+	// another replica; zero means bus.DefaultAckWait (30s). Running
+	// deliveries send a heartbeat every AckWait/3, so a short AckWait only
+	// makes the events a crashed replica held come back sooner.
+	AckWait time.Duration `yaml:"ack_wait" json:"ack_wait,omitempty"`
 }
 
 // WithDefaults returns c with every target's defaults applied.
 func (c Config) WithDefaults() Config {
-	out := Config{Targets: make([]TargetConfig, len(c.Targets)), StatusInterval: c.StatusInterval}
+	out := Config{Targets: make([]TargetConfig, len(c.Targets)), StatusInterval: c.StatusInterval, AckWait: c.AckWait}
 	for i, t := range c.Targets {
 		out.Targets[i] = t.WithDefaults()
 	}
@@ -283,6 +292,9 @@ func (c Config) Validate() error {
 	}
 	if c.StatusInterval < 0 {
 		errs = append(errs, fmt.Errorf("%w: negative status_interval", ErrInvalidConfig))
+	}
+	if c.AckWait != 0 && c.AckWait < MinAckWait {
+		errs = append(errs, fmt.Errorf("%w: ack_wait %v is shorter than %v", ErrInvalidConfig, c.AckWait, MinAckWait))
 	}
 	return errors.Join(errs...)
 }

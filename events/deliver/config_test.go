@@ -207,3 +207,27 @@ func TestValidateSubscriptions(t *testing.T) {
 		})
 	}
 }
+
+func TestConfigAckWait(t *testing.T) {
+	target := deliver.TargetConfig{Name: "hook", Kind: deliver.KindWebhook, URL: "http://127.0.0.1:1/h"}
+	tests := []struct {
+		ackWait time.Duration
+		valid   bool
+	}{
+		{0, true},
+		{deliver.MinAckWait, true},
+		{2 * time.Minute, true},
+		{deliver.MinAckWait - time.Millisecond, false},
+		{-time.Second, false},
+	}
+	for _, tt := range tests {
+		cfg := deliver.Config{Targets: []deliver.TargetConfig{target}, AckWait: tt.ackWait}
+		err := cfg.Validate()
+		if tt.valid != (err == nil) || (err != nil && !errors.Is(err, deliver.ErrInvalidConfig)) {
+			t.Errorf("ack_wait %v: Validate = %v, want valid %v", tt.ackWait, err, tt.valid)
+		}
+		if tt.valid && cfg.WithDefaults().AckWait != tt.ackWait {
+			t.Errorf("ack_wait %v: WithDefaults changed it to %v", tt.ackWait, cfg.WithDefaults().AckWait)
+		}
+	}
+}

@@ -39,7 +39,8 @@ type Settings struct {
 	Transport http.RoundTripper
 	// Stream is the events stream; empty means bus.EventsStreamName.
 	Stream string
-	// AckWait is the consumers' AckWait; zero means bus.DefaultAckWait.
+	// AckWait is the consumers' AckWait; zero means Config.AckWait, and
+	// bus.DefaultAckWait when that is zero too.
 	// Running deliveries send InProgress every AckWait/3, so it bounds
 	// only how soon the events a crashed replica held are redelivered.
 	AckWait time.Duration
@@ -103,6 +104,9 @@ func New(cfg Config, set Settings) (*Deliverer, error) {
 	}
 	if d.stream == "" {
 		d.stream = bus.EventsStreamName
+	}
+	if d.ackWait == 0 {
+		d.ackWait = d.cfg.AckWait
 	}
 	if d.ackWait == 0 {
 		d.ackWait = bus.DefaultAckWait
@@ -273,28 +277,19 @@ func (tg *target) signalRefilter() {
 	}
 }
 
-// consumerSpec returns the consumer spec for the given filters. A target
-// without subscriptions filters only its private subject (test events and
-// redriven dead letters).
+// consumerSpec returns the target's consumer spec for the given filters
+// (see the package function consumerSpec).
 func (tg *target) consumerSpec(filters []string) bus.ConsumerSpec {
-	spec := bus.ConsumerSpec{
-		Stream:         tg.d.stream,
-		Durable:        tg.durable,
-		Description:    "Sluice delivery to " + tg.cfg.String(),
-		FilterSubjects: filters,
-		AckWait:        tg.d.ackWait,
-		MaxAckPending:  tg.d.maxAck,
-		DeliverPolicy:  jetstream.DeliverNewPolicy,
-	}
-	if tg.cfg.Ordered {
-		spec.MaxAckPending = 1
-	}
-	if len(filters) == 0 {
-		spec.NoRedrive = true
-		spec.FilterSubjects = []string{bus.RedriveSubject(tg.durable)}
-	}
-	return spec
+	return consumerSpec(tg.cfg, tg.d.stream, tg.d.ackWait, tg.d.maxAck, filters)
 }
+
+// pullExpiry is how long one pull request of a delivery loop waits at the
+// server. The server sends idle heartbeats every pullExpiry/2 and the loop
+// pulls again when two are missed, so it also bounds how long a pull
+// request the server dropped (seen on a loaded machine) stalls a target:
+// shorter than bus.DefaultPullExpiry, at the price of one request per
+// pullExpiry per idle target.
+const pullExpiry = 5 * time.Second
 
 // supervise keeps the target's consumer and delivery loop running until
 // ctx ends.
@@ -320,6 +315,7 @@ func (tg *target) supervise(ctx context.Context) {
 			Handler:     tg.handle,
 			Concurrency: tg.cfg.Concurrency,
 			MaxDeliver:  tg.cfg.MaxAttempts,
+			PullExpiry:  pullExpiry,
 			Backoff:     tg.cfg.Backoff.bus(),
 			Logger:      tg.log,
 			Observer:    bus.ObserverFunc(tg.settled),
@@ -653,11 +649,17 @@ func (d *Deliverer) RedriveAll(ctx context.Context, name string) (int, error) {
 }
 
 // SendTestEvent publishes an s3:TestEvent about bucket to the named target
-// alone (see TestEventMsg), with a fresh id, and returns the id. It returns
-// ErrUnknownTarget or the errors of PublishTestEvent.
+// alone (see TestEventMsg), with a fresh id, and returns the id. The
+// target's consumer is created first when it does not exist yet
+// (EnsureTargetConsumer), so the event waits for the target's deliverer. It
+// returns ErrUnknownTarget or the errors of EnsureTargetConsumer and
+// PublishTestEvent.
 func (d *Deliverer) SendTestEvent(ctx context.Context, name, bucket string) (string, error) {
 	tg, err := d.target(name)
 	if err != nil {
+		return "", err
+	}
+	if err := EnsureTargetConsumer(ctx, d.js, d.stream, tg.cfg); err != nil {
 		return "", err
 	}
 	id := NewEventID("test")

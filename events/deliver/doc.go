@@ -24,6 +24,12 @@
 //     time (see README.md for the trade-off).
 //   - Pausing a target pauses its JetStream consumer, so the pause holds
 //     across restarts and replicas.
+//   - Test events and subscriptions take effect without a running
+//     deliverer: every consumer filters its target's private subject (test
+//     events, redriven dead letters) from its creation on, and whoever
+//     stores subscriptions (notifications.Store.Apply) first creates the
+//     consumer when it is missing (EnsureTargetConsumer), then waits for a
+//     running deliverer to filter them (WaitTargetFiltered).
 //
 // Webhook and function requests carry X-Sluice-Signature: sha256=<hex
 // HMAC-SHA256 of the body> when the target has a secret (package

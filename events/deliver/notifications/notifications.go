@@ -47,12 +47,25 @@ type Options struct {
 	Replicas int
 	// Logger receives the store's log lines; nil means none.
 	Logger *zap.Logger
+	// Stream is the events stream the targets' consumers read, where Apply
+	// makes sure they exist; empty means bus.EventsStreamName.
+	Stream string
+	// FilterWait bounds how long Apply waits for a running deliverer to
+	// filter the new subscriptions (deliver.WaitTargetFiltered); zero
+	// means DefaultFilterWait, negative means no waiting.
+	FilterWait time.Duration
 }
+
+// DefaultFilterWait is Options.FilterWait's default.
+const DefaultFilterWait = 2 * time.Second
 
 // Store reads and writes the subscriptions. It is safe for concurrent use.
 type Store struct {
-	kv  jetstream.KeyValue
-	log *zap.Logger
+	js         jetstream.JetStream
+	kv         jetstream.KeyValue
+	stream     string
+	filterWait time.Duration
+	log        *zap.Logger
 }
 
 var _ deliver.SubscriptionSource = (*Store)(nil)
@@ -80,7 +93,15 @@ func Open(ctx context.Context, js jetstream.JetStream, opts Options) (*Store, er
 	if err != nil {
 		return nil, fmt.Errorf("notifications: open %s: %w", BucketName, err)
 	}
-	return &Store{kv: kv, log: log}, nil
+	stream := opts.Stream
+	if stream == "" {
+		stream = bus.EventsStreamName
+	}
+	wait := opts.FilterWait
+	if wait == 0 {
+		wait = DefaultFilterWait
+	}
+	return &Store{js: js, kv: kv, stream: stream, filterWait: wait, log: log}, nil
 }
 
 // document is the stored JSON of one bucket.
@@ -304,14 +325,30 @@ func (s *Store) Sync(ctx context.Context, all map[string][]deliver.Subscription)
 
 // Apply is what s3front calls once PutBucketNotificationConfiguration has
 // been validated (cfg.ValidateSubscriptions) and stored: it validates subs
-// against cfg again (a Subscription with an empty Bucket takes bucket), stores
-// them with Put (none deletes the entry), and publishes an s3:TestEvent
-// (deliver.PublishTestEvent) to each target the bucket did not name
-// before. A test event reaches a target whose consumer exists (the events
-// service has run once with the target configured). Test event ids derive from the bucket, target and revision, so a
-// retried Apply does not send them twice. It returns the validation errors
-// of deliver.Config.ValidateSubscriptions, Put's errors, or the first
-// publish error (the subscriptions are stored by then).
+// against cfg again (a Subscription with an empty Bucket takes bucket),
+// makes sure every target they name has its durable consumer
+// (deliver.EnsureTargetConsumer), stores them with Put (none deletes the
+// entry), publishes an s3:TestEvent (deliver.PublishTestEvent) to each
+// target the bucket did not name before, and finally waits, at most
+// Options.FilterWait, until a running deliverer filters the subscriptions
+// (deliver.WaitTargetFiltered).
+//
+// So once Apply returned, the test events and every event of the bucket
+// the subscriptions select reach their targets: a deliverer that runs
+// follows the subscriptions already, and one that starts later (the events
+// process starts after s3front, or is down) finds the consumer holding
+// them, filtering nothing but its target's private subject, and applies
+// the subscriptions before it reads. The exception is a deliverer that
+// runs but does not follow the subscriptions within FilterWait (its
+// subscription watch is failing); Apply logs a warning and returns nil
+// then, and events written before it catches up may not reach the target.
+// Test event ids derive from the bucket, target and revision, so a retried
+// Apply does not send them twice.
+//
+// It returns the validation errors of deliver.Config.ValidateSubscriptions,
+// the errors of deliver.EnsureTargetConsumer (jetstream.ErrStreamNotFound
+// before the events stream exists) and of Put, or the first publish error
+// (the subscriptions are stored by then).
 func (s *Store) Apply(ctx context.Context, pub bus.Publisher, cfg deliver.Config, bucket string, subs []deliver.Subscription, now time.Time) error {
 	subs = slices.Clone(subs)
 	for i := range subs {
@@ -321,6 +358,20 @@ func (s *Store) Apply(ctx context.Context, pub bus.Publisher, cfg deliver.Config
 	}
 	if err := cfg.ValidateSubscriptions(subs); err != nil {
 		return err
+	}
+	ensured := map[string]bool{}
+	for _, sub := range subs {
+		t, err := cfg.Resolve(sub.TargetARN)
+		if err != nil {
+			return err
+		}
+		if ensured[t.Name] {
+			continue
+		}
+		if err := deliver.EnsureTargetConsumer(ctx, s.js, s.stream, t); err != nil {
+			return err
+		}
+		ensured[t.Name] = true
 	}
 	added, rev, err := s.Put(ctx, bucket, subs)
 	if err != nil {
@@ -337,7 +388,42 @@ func (s *Store) Apply(ctx context.Context, pub bus.Publisher, cfg deliver.Config
 		}
 		s.log.Info("test event sent", zap.String("bucket", bucket), zap.String("target", t.Name))
 	}
+	s.waitFiltered(ctx, cfg, bucket, subs)
 	return nil
+}
+
+// waitFiltered waits, at most s.filterWait in all, until the consumer of
+// every target subs name filters the subjects subs need. It only logs
+// what it cannot confirm: the subscriptions are stored either way.
+func (s *Store) waitFiltered(ctx context.Context, cfg deliver.Config, bucket string, subs []deliver.Subscription) {
+	if s.filterWait < 0 || len(subs) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.filterWait)
+	defer cancel()
+	byTarget := map[string][]deliver.Subscription{}
+	var order []deliver.TargetConfig
+	for _, sub := range subs {
+		t, err := cfg.Resolve(sub.TargetARN)
+		if err != nil {
+			continue // validated by Apply already
+		}
+		if _, ok := byTarget[t.Name]; !ok {
+			order = append(order, t)
+		}
+		byTarget[t.Name] = append(byTarget[t.Name], sub)
+	}
+	for _, t := range order {
+		want, err := deliver.BucketFilters(bucket, byTarget[t.Name])
+		if err == nil {
+			_, err = deliver.WaitTargetFiltered(ctx, s.js, s.stream, t, want)
+		}
+		if err != nil {
+			s.log.Warn("the events service has not applied the subscriptions yet; events written meanwhile may not reach the target",
+				zap.String("bucket", bucket), zap.String("target", t.Name), zap.Error(err))
+			return
+		}
+	}
 }
 
 // Watch implements deliver.SubscriptionSource over the key-value bucket.
