@@ -18,8 +18,19 @@ import (
 
 // BenchmarkRelay measures how fast a relay drains a SQLite outbox into an
 // embedded JetStream: each op is one event published, acknowledged and
-// deleted. Run with -benchtime=Nx for a fixed backlog.
+// deleted. Run with -benchtime=Nx for a fixed backlog. "sequential" waits for
+// each PubAck before the next publish; "pipelined" sends a batch, then waits.
 func BenchmarkRelay(b *testing.B) {
+	for _, seq := range []bool{true, false} {
+		name := "pipelined"
+		if seq {
+			name = "sequential"
+		}
+		b.Run(name, func(b *testing.B) { benchRelay(b, seq) })
+	}
+}
+
+func benchRelay(b *testing.B, sequential bool) {
 	ctx := context.Background()
 	s, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(b.TempDir(), "meta.db")})
 	if err != nil {
@@ -41,7 +52,7 @@ func BenchmarkRelay(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	r, err := outbox.New(outbox.Config{Store: s, Publisher: js, Logger: zap.NewNop()})
+	r, err := outbox.New(outbox.Config{Store: s, Publisher: js, Logger: zap.NewNop(), Sequential: sequential})
 	if err != nil {
 		b.Fatal(err)
 	}

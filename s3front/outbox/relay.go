@@ -30,6 +30,15 @@ type Publisher interface {
 	PublishMsg(ctx context.Context, msg *nats.Msg, opts ...jetstream.PublishOpt) (*jetstream.PubAck, error)
 }
 
+// AsyncPublisher is a Publisher that can also send a message without waiting for
+// its PubAck. jetstream.JetStream satisfies it. When the Config's Publisher is
+// one, a Relay sends a whole claimed batch before it waits for the PubAcks (in
+// row order), so a batch costs about one round trip instead of one per row.
+type AsyncPublisher interface {
+	Publisher
+	PublishMsgAsync(msg *nats.Msg, opts ...jetstream.PublishOpt) (jetstream.PubAckFuture, error)
+}
+
 // Store is the part of meta.Store a Relay uses.
 type Store interface {
 	OutboxClaim(ctx context.Context, limit int, h meta.OutboxHandler) (int, error)
@@ -39,7 +48,7 @@ type Store interface {
 
 // Defaults applied by New to zero Config fields.
 const (
-	DefaultBatchSize      = 100
+	DefaultBatchSize      = 256
 	DefaultPollInterval   = time.Second
 	DefaultMinBackoff     = 50 * time.Millisecond
 	DefaultMaxBackoff     = 5 * time.Second
@@ -61,8 +70,12 @@ type Config struct {
 	// MinBackoff and MaxBackoff bound the exponential wait after a failed publish
 	// or store error.
 	MinBackoff, MaxBackoff time.Duration
-	// PublishTimeout bounds one publish (until its PubAck).
+	// PublishTimeout bounds one publish (until its PubAck); with an
+	// AsyncPublisher it bounds the wait for each PubAck of a batch.
 	PublishTimeout time.Duration
+	// Sequential, when true, publishes one row at a time even if Publisher is an
+	// AsyncPublisher (one round trip per row).
+	Sequential bool
 	// AfterPublish, when set, is called after a batch was published and
 	// acknowledged and before its rows are deleted. If it returns an error the rows
 	// are left in the outbox and Run returns that error, as if the process had
@@ -160,18 +173,47 @@ func (r *Relay) Run(ctx context.Context) error {
 	}
 }
 
-// publish is the OutboxHandler: it publishes rows in order and stops at the first
-// failure, returning the acknowledged prefix.
+// publish is the OutboxHandler: it publishes rows and returns the prefix that
+// JetStream acknowledged, stopping at the first failure. Rows after a failed one
+// that reached the stream anyway are published again with the next claim, and the
+// duplicate window (same Nats-Msg-Id) keeps them stored once.
 func (r *Relay) publish(ctx context.Context, rows []meta.OutboxRow) ([]int64, error) {
+	var (
+		acked []int64
+		err   error
+	)
+	if ap, ok := r.cfg.Publisher.(AsyncPublisher); ok && !r.cfg.Sequential && len(rows) > 1 {
+		acked, err = r.publishPipelined(ctx, ap, rows)
+	} else {
+		acked, err = r.publishSequential(ctx, rows)
+	}
+	if err != nil {
+		return acked, err
+	}
+	if r.cfg.AfterPublish != nil {
+		if err := r.cfg.AfterPublish(ctx, rows); err != nil {
+			return nil, &hookError{err}
+		}
+	}
+	return acked, nil
+}
+
+// message builds the NATS message of row, its event id as Nats-Msg-Id.
+func message(row meta.OutboxRow) *nats.Msg {
+	msg := &nats.Msg{Subject: row.Subject, Data: row.Body, Header: nats.Header{}}
+	for k, vs := range row.Headers {
+		msg.Header[k] = append([]string(nil), vs...)
+	}
+	msg.Header.Set(jetstream.MsgIDHeader, row.ID)
+	return msg
+}
+
+// publishSequential publishes rows one at a time, each after the previous PubAck.
+func (r *Relay) publishSequential(ctx context.Context, rows []meta.OutboxRow) ([]int64, error) {
 	acked := make([]int64, 0, len(rows))
 	for _, row := range rows {
-		msg := &nats.Msg{Subject: row.Subject, Data: row.Body, Header: nats.Header{}}
-		for k, vs := range row.Headers {
-			msg.Header[k] = append([]string(nil), vs...)
-		}
-		msg.Header.Set(jetstream.MsgIDHeader, row.ID)
 		pctx, cancel := context.WithTimeout(ctx, r.cfg.PublishTimeout)
-		ack, err := r.cfg.Publisher.PublishMsg(pctx, msg)
+		ack, err := r.cfg.Publisher.PublishMsg(pctx, message(row))
 		cancel()
 		if err != nil {
 			r.m.publishError()
@@ -180,12 +222,55 @@ func (r *Relay) publish(ctx context.Context, rows []meta.OutboxRow) ([]int64, er
 		r.m.published(ack != nil && ack.Duplicate, row.CreatedAt)
 		acked = append(acked, row.RowID)
 	}
-	if r.cfg.AfterPublish != nil {
-		if err := r.cfg.AfterPublish(ctx, rows); err != nil {
-			return nil, &hookError{err}
-		}
-	}
 	return acked, nil
+}
+
+// publishPipelined sends every row, then collects the PubAcks in row order.
+func (r *Relay) publishPipelined(ctx context.Context, ap AsyncPublisher, rows []meta.OutboxRow) ([]int64, error) {
+	futures := make([]jetstream.PubAckFuture, 0, len(rows))
+	var sendErr error
+	for _, row := range rows {
+		f, err := ap.PublishMsgAsync(message(row))
+		if err != nil {
+			sendErr = fmt.Errorf("outbox: publish event %s to %s: %w", row.ID, row.Subject, err)
+			break
+		}
+		futures = append(futures, f)
+	}
+	acked := make([]int64, 0, len(futures))
+	for i, f := range futures {
+		row := rows[i]
+		ack, err := waitAck(ctx, f, r.cfg.PublishTimeout)
+		if err != nil {
+			r.m.publishError()
+			return acked, fmt.Errorf("outbox: publish event %s to %s: %w", row.ID, row.Subject, err)
+		}
+		r.m.published(ack != nil && ack.Duplicate, row.CreatedAt)
+		acked = append(acked, row.RowID)
+	}
+	if sendErr != nil {
+		r.m.publishError()
+	}
+	return acked, sendErr
+}
+
+// errAckTimeout is returned when a PubAck does not arrive within the publish timeout.
+var errAckTimeout = errors.New("no PubAck in time")
+
+// waitAck waits for f's PubAck, at most timeout, or until ctx ends.
+func waitAck(ctx context.Context, f jetstream.PubAckFuture, timeout time.Duration) (*jetstream.PubAck, error) {
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case ack := <-f.Ok():
+		return ack, nil
+	case err := <-f.Err():
+		return nil, err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-t.C:
+		return nil, fmt.Errorf("%w (%s)", errAckTimeout, timeout)
+	}
 }
 
 // nextBackoff doubles prev within [min, max] and adds up to 20% jitter.

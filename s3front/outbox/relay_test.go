@@ -438,3 +438,56 @@ func TestPendingGaugeIsLive(t *testing.T) {
 		return nil
 	})
 }
+
+// TestRelayPipelinedStopsAtRefusal: with the pipelined publisher, a stream that
+// refuses messages part-way through a batch (a message limit, DiscardNew) leaves
+// exactly the refused rows in the outbox; once the limit is lifted every event is
+// stored once, in commit order.
+func TestRelayPipelinedStopsAtRefusal(t *testing.T) {
+	s, ns := setup(t)
+	js := ns.JetStream()
+	ctx := context.Background()
+	setLimit := func(n int64) {
+		t.Helper()
+		st, err := js.Stream(ctx, stream)
+		if err != nil {
+			t.Fatal(err)
+		}
+		info, err := st.Info(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg := info.Config
+		cfg.MaxMsgs, cfg.Discard = n, jetstream.DiscardNew
+		if _, err := js.UpdateStream(ctx, cfg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	setLimit(25)
+	ids := write(t, s, "k", 60)
+	m, _ := outbox.NewMetrics(nil)
+	stop := runRelay(t, outbox.Config{Store: s, Publisher: js, Metrics: m, BatchSize: 40,
+		MinBackoff: 5 * time.Millisecond, MaxBackoff: 20 * time.Millisecond})
+	natstest.CheckFor(t, 10*time.Second, 10*time.Millisecond, func() error {
+		c, err := streamCount(js)
+		if err != nil {
+			return err
+		}
+		st, err := s.OutboxStats(ctx)
+		if err != nil {
+			return err
+		}
+		if c != 25 || st.Pending != 35 || testutil.ToFloat64(m.PublishErrors) == 0 {
+			return fmt.Errorf("stream %d (want 25), outbox %d (want 35), errors %v", c, st.Pending, testutil.ToFloat64(m.PublishErrors))
+		}
+		return nil
+	})
+	setLimit(-1)
+	waitFor(t, js, s, 60)
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if got := streamIDs(t, js); fmt.Sprint(got) != fmt.Sprint(ids) {
+		t.Fatalf("stream order:\n got %v\nwant %v", got, ids)
+	}
+}
