@@ -27,22 +27,35 @@
 //
 // For each event the handler finds the bucket's enabled rules to its
 // destination, then reads the source's CURRENT state through the S3 API of
-// the Sluice endpoint (HeadObject, GetObjectTagging, GetObject pinned to
-// the version id, or to the ETag when unversioned) and makes the
-// destination match it:
+// the Sluice endpoint and makes the destination match it. One GetObject of
+// the current version gives its state and its data together (its headers
+// and body describe the same version); GetObjectTagging, pinned to that
+// version, follows only when x-amz-tagging-count says it has tags. When
+// nothing changed the body is closed unread. Forced comparisons (resync, a
+// redo after a checkpoint conflict) ask HeadObject and GetObjectTagging
+// first and open the data, pinned to the version id (or to the ETag when
+// unversioned), only to copy it. The cases:
 //
 //   - object present and selected (prefix, tags): stream GetObject into the
 //     destination driver's Put (bounded memory; multipart/block uploads are
 //     the driver's), with ContentMD5 when the source ETag is an MD5, content
 //     type, user metadata, the tags in metadata "sluice-tags" (URL query
 //     form) and the source version in "sluice-source-version"; verify size
-//     always and MD5 where the ETag is one;
+//     always and MD5 where the ETag is one. For an s3 destination, an object
+//     above 8 MiB whose ETag is not an MD5 (a multipart upload) is read
+//     twice, first for its MD5: the s3 driver needs it before a multipart
+//     upload, and otherwise uploads to a temporary object that it copies
+//     server-side;
 //   - current version is a delete marker: delete the replica only when the
 //     rule says DeleteMarkerReplication (and, as in AWS, does not filter on
 //     tags);
 //   - object gone entirely: delete the replica.
 //
-// The destination key is the rule's destination prefix + the key.
+// The destination key is the rule's destination prefix + the key. The
+// replicator opens s3 destinations with the driver option replicaMarker
+// (unless the location sets it), so that a destination that is itself a
+// Sluice endpoint stores the copies as replicas and does not replicate them
+// again.
 //
 // # Checkpoints
 //
@@ -99,9 +112,12 @@
 // the handler compare with the replica itself and copy what is missing or
 // different. When a bucket's enabled rules to a destination first ask for
 // ExistingObjectReplication, one replica (elected by creating a marker key
-// in SLUICE_REPLICATION_STATE) runs that resync by itself. The admin API is mounted under /admin/replication/ and Client
-// calls it. Metrics: sluice_replication_pending_operations,
+// in SLUICE_REPLICATION_STATE) runs that resync by itself. The admin API
+// is mounted under /admin/replication/ and Client calls it. Metrics, per
+// destination: sluice_replication_pending_operations,
 // sluice_replication_lag_seconds, sluice_replication_completed_total,
-// sluice_replication_failed_total, sluice_replication_bytes_total per
-// destination.
+// sluice_replication_failed_total, sluice_replication_bytes_total,
+// sluice_replication_events_total (by outcome),
+// sluice_replication_copies_in_flight and
+// sluice_replication_copy_bytes_in_flight.
 package replicator

@@ -15,6 +15,8 @@ type metrics struct {
 	failed    *prometheus.CounterVec
 	bytes     *prometheus.CounterVec
 	attempts  *prometheus.CounterVec
+	inflight  *prometheus.GaugeVec
+	inflightB *prometheus.GaugeVec
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -44,6 +46,14 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "sluice_replication_events_total",
 			Help: "Events handled per destination by outcome (skipped, error).",
 		}, []string{"destination", "outcome"}),
+		inflight: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "sluice_replication_copies_in_flight",
+			Help: "Object copies (source read, destination write) running now per destination.",
+		}, []string{"destination"}),
+		inflightB: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "sluice_replication_copy_bytes_in_flight",
+			Help: "Total size of the objects being copied now per destination.",
+		}, []string{"destination"}),
 	}
 	if reg == nil {
 		return m, nil
@@ -65,6 +75,12 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		return nil, err
 	}
 	if m.attempts, err = register(reg, m.attempts); err != nil {
+		return nil, err
+	}
+	if m.inflight, err = register(reg, m.inflight); err != nil {
+		return nil, err
+	}
+	if m.inflightB, err = register(reg, m.inflightB); err != nil {
 		return nil, err
 	}
 	return m, nil

@@ -2,6 +2,7 @@ package replicator
 
 import (
 	"context"
+	"crypto/md5"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -308,8 +309,27 @@ func maxSeq(a, b string) string {
 
 // apply reads the source and changes the destination; it returns the new
 // checkpoint's fingerprint and version.
+//
+// A normal event reads the source with one GetObject (see source.get),
+// whose body is then copied or, when nothing changed, closed unread. A
+// forced comparison (resync, or a redo after a checkpoint conflict), which
+// usually finds nothing to copy, asks HeadObject first and opens the data
+// only when it copies.
 func (d *destination) apply(ctx context.Context, cfg rules.Config, ev event, ck Checkpoint, force bool) (result, Checkpoint, error) {
-	obj, abs, err := d.svc.source.head(ctx, cfg.Bucket, ev.key, true)
+	var (
+		obj  sourceObject
+		body io.ReadCloser
+		abs  sourceAbsence
+		err  error
+	)
+	if force {
+		obj, abs, err = d.svc.source.head(ctx, cfg.Bucket, ev.key, true)
+	} else {
+		obj, body, abs, err = d.svc.source.get(ctx, cfg.Bucket, ev.key)
+	}
+	if body != nil {
+		defer body.Close()
+	}
 	if errors.Is(err, errSourceGone) {
 		rule, ok := ruleForKey(cfg, d.name, ev.key)
 		if !ok {
@@ -349,7 +369,7 @@ func (d *destination) apply(ctx context.Context, cfg rules.Config, ev event, ck 
 			return res, nck, nil
 		}
 	}
-	n, err := d.copy(ctx, cfg.Bucket, ev.key, dk, obj)
+	n, err := d.copy(ctx, cfg.Bucket, ev.key, dk, obj, body)
 	if err != nil {
 		return result{}, Checkpoint{}, err
 	}
@@ -375,16 +395,46 @@ func ruleForKey(cfg rules.Config, dest, key string) (rules.Rule, bool) {
 }
 
 // copy streams the source version obj describes to the destination key
-// and verifies size (always) and MD5 (when the source ETag is one).
-func (d *destination) copy(ctx context.Context, bucket, key, dk string, obj sourceObject) (int64, error) {
-	body, err := d.svc.source.open(ctx, bucket, key, obj)
-	if err != nil {
-		return 0, err
+// and verifies size (always) and MD5 (when the source ETag is one). body,
+// when not nil, is that version's data, already open; otherwise copy opens
+// it.
+func (d *destination) copy(ctx context.Context, bucket, key, dk string, obj sourceObject, body io.Reader) (int64, error) {
+	inflight, inflightB := d.svc.metrics.inflight.WithLabelValues(d.name), d.svc.metrics.inflightB.WithLabelValues(d.name)
+	inflight.Inc()
+	inflightB.Add(float64(obj.Size))
+	defer func() {
+		inflight.Dec()
+		inflightB.Sub(float64(obj.Size))
+	}()
+	sum := obj.MD5()
+	if sum == "" && d.md5First && obj.Size > md5FirstMin {
+		// An s3 destination must know the MD5 before a multipart upload
+		// starts, or it uploads to a temporary object and copies that
+		// server-side. Reading the source once more costs less.
+		if body == nil {
+			rc, err := d.svc.source.open(ctx, bucket, key, obj)
+			if err != nil {
+				return 0, err
+			}
+			defer rc.Close()
+			body = rc
+		}
+		var err error
+		if sum, err = md5Of(body, obj.Size); err != nil {
+			return 0, fmt.Errorf("replicator: reading %s/%s for its MD5: %w", bucket, key, err)
+		}
+		body = nil // consumed; the copy reads the version again
 	}
-	defer body.Close()
+	if body == nil {
+		rc, err := d.svc.source.open(ctx, bucket, key, obj)
+		if err != nil {
+			return 0, err
+		}
+		defer rc.Close()
+		body = rc
+	}
 	cr := &countingReader{r: body}
 	opts := location.PutOptions{Size: obj.Size, ContentType: obj.ContentType, Metadata: replicaMetadata(obj)}
-	sum := obj.MD5()
 	if sum != "" {
 		opts.ContentMD5, _ = hex.DecodeString(sum)
 	}
@@ -402,6 +452,26 @@ func (d *destination) copy(ctx context.Context, bucket, key, dk string, obj sour
 	d.svc.log.Debug("replicated", zap.String("destination", d.name), zap.String("bucket", bucket),
 		zap.Int64("bytes", info.Size), zap.Duration("took", time.Since(start)))
 	return info.Size, nil
+}
+
+// md5FirstMin is the size above which copies of objects whose source ETag
+// is not an MD5 to s3 destinations read the source twice (see copy): the s3
+// driver's default part size, up to which it sends one PutObject and needs
+// no MD5 in advance.
+const md5FirstMin = 8 << 20
+
+// md5Of reads r to its end and returns the hex MD5 of its bytes, which must
+// be exactly size.
+func md5Of(r io.Reader, size int64) (string, error) {
+	h := md5.New()
+	n, err := io.Copy(h, r)
+	if err != nil {
+		return "", err
+	}
+	if n != size {
+		return "", fmt.Errorf("read %d bytes, want %d", n, size)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // fail records a FAILED operation: checkpoint, status event and the AWS

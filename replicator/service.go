@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"sync"
@@ -17,6 +18,7 @@ import (
 	"github.com/sluice-io/sluice/events/replication/status"
 	"github.com/sluice-io/sluice/events/subject"
 	"github.com/sluice-io/sluice/services/location"
+	s3loc "github.com/sluice-io/sluice/services/location/s3"
 	"github.com/sluice-io/sluice/services/runtime"
 )
 
@@ -52,6 +54,9 @@ type destination struct {
 	svc  *Service
 	name string
 	drv  location.Driver
+	// md5First: the destination is an s3 location, whose driver must know
+	// an object's MD5 before a multipart upload (see copy).
+	md5First bool
 
 	mu     sync.Mutex
 	loop   *bus.Loop
@@ -219,7 +224,7 @@ func (s *Service) Run(ctx context.Context) error {
 		}
 	}()
 	for _, name := range s.cfg.Destinations {
-		drv, err := location.Open(ctx, name, s.cfg.Locations[name], s.log)
+		drv, err := location.Open(ctx, name, destinationConfig(s.cfg.Locations[name]), s.log)
 		if err != nil {
 			return fmt.Errorf("replicator: open destination %s: %w", name, err)
 		}
@@ -227,7 +232,7 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	s.mu.Lock()
 	for name, drv := range drivers {
-		s.dests[name] = &destination{svc: s, name: name, drv: drv}
+		s.dests[name] = &destination{svc: s, name: name, drv: drv, md5First: s.cfg.Locations[name].Type == location.TypeS3}
 	}
 	s.running = true
 	s.mu.Unlock()
@@ -292,6 +297,28 @@ func (s *Service) Run(ctx context.Context) error {
 	default:
 		return nil
 	}
+}
+
+// destinationConfig returns the config the replicator opens a destination
+// with: for an s3 location, the option replicaMarker defaults to "true", so
+// that a destination that is itself a Sluice endpoint stores the copies as
+// replicas (x-amz-replication-status REPLICA) and never replicates them
+// again; other stores ignore the header. An explicit setting is kept, and
+// the shared config is not modified.
+func destinationConfig(c location.Config) location.Config {
+	if c.Type != location.TypeS3 {
+		return c
+	}
+	if _, set := c.Options[s3loc.OptionReplicaMarker]; set {
+		return c
+	}
+	opts := maps.Clone(c.Options)
+	if opts == nil {
+		opts = map[string]string{}
+	}
+	opts[s3loc.OptionReplicaMarker] = "true"
+	c.Options = opts
+	return c
 }
 
 // control starts and stops the destination's loop as its paused flag

@@ -114,21 +114,67 @@ func (s *source) head(ctx context.Context, bucket, key string, withTags bool) (s
 		return sourceObject{}, sourceAbsence{DeleteMarker: true}, errSourceGone
 	}
 	if withTags {
-		in := &s3.GetObjectTaggingInput{Bucket: aws.String(bucket), Key: aws.String(key)}
-		if o.VersionID != "" && o.VersionID != "null" {
-			in.VersionId = aws.String(o.VersionID)
-		}
-		tout, err := s.c.GetObjectTagging(ctx, in)
-		if err != nil {
+		if o.Tags, err = s.tags(ctx, bucket, key, o.VersionID); err != nil {
 			abs, cerr := classify("GetObjectTagging", err)
 			return sourceObject{}, abs, cerr
 		}
-		o.Tags = make(map[string]string, len(tout.TagSet))
-		for _, t := range tout.TagSet {
-			o.Tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
-		}
 	}
 	return o, sourceAbsence{}, nil
+}
+
+// get returns the current state of bucket/key and a stream of its data,
+// with one GetObject: the headers and the body of one response describe
+// the same version, so no second request can see another one. Tags are
+// read (pinned to the version) only when the response counts some
+// (x-amz-tagging-count). A missing object returns errSourceGone and what is
+// known of its absence; a version that disappears between the GetObject and
+// the tagging request is a transient error. The caller closes the body.
+func (s *source) get(ctx context.Context, bucket, key string) (sourceObject, io.ReadCloser, sourceAbsence, error) {
+	out, err := s.c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+	if err != nil {
+		abs, cerr := classify("GetObject", err)
+		return sourceObject{}, nil, abs, cerr
+	}
+	o := sourceObject{
+		VersionID:    aws.ToString(out.VersionId),
+		ETag:         strings.Trim(aws.ToString(out.ETag), `"`),
+		Size:         aws.ToInt64(out.ContentLength),
+		ContentType:  aws.ToString(out.ContentType),
+		Metadata:     out.Metadata,
+		LastModified: aws.ToTime(out.LastModified),
+	}
+	if aws.ToBool(out.DeleteMarker) {
+		out.Body.Close()
+		return sourceObject{}, nil, sourceAbsence{DeleteMarker: true}, errSourceGone
+	}
+	if aws.ToInt32(out.TagCount) > 0 {
+		if o.Tags, err = s.tags(ctx, bucket, key, o.VersionID); err != nil {
+			out.Body.Close()
+			_, cerr := classify("GetObjectTagging", err)
+			if errors.Is(cerr, errSourceGone) {
+				cerr = fmt.Errorf("replicator: source %s/%s changed while it was read: %w", bucket, key, err)
+			}
+			return sourceObject{}, nil, sourceAbsence{}, cerr
+		}
+	}
+	return o, out.Body, sourceAbsence{}, nil
+}
+
+// tags returns the tags of a version ("" or "null": the current one).
+func (s *source) tags(ctx context.Context, bucket, key, versionID string) (map[string]string, error) {
+	in := &s3.GetObjectTaggingInput{Bucket: aws.String(bucket), Key: aws.String(key)}
+	if versionID != "" && versionID != "null" {
+		in.VersionId = aws.String(versionID)
+	}
+	out, err := s.c.GetObjectTagging(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	tags := make(map[string]string, len(out.TagSet))
+	for _, t := range out.TagSet {
+		tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
+	}
+	return tags, nil
 }
 
 // open streams the exact version o describes (by version id, or by ETag
