@@ -26,15 +26,16 @@ import (
 type replicationSection struct {
 	// Destinations are the location names this replicator serves, each with its own
 	// durable consumer. Empty means every location of s3.locations that is not of type
-	// fs: an fs root is locked by the driver that opens it (s3front's), so an fs
-	// location can only be a destination when no s3front has it open.
+	// fs. An fs location can be named (inside one process the fs driver shares an
+	// open root), except s3.default_location: replicas there would share a root with
+	// s3front's own object data.
 	Destinations []string `yaml:"destinations"`
 	// SourceEndpoint overrides the S3 endpoint objects are read from; empty means
 	// http://<s3.listen> (an unspecified host becomes 127.0.0.1).
 	SourceEndpoint string `yaml:"source_endpoint"`
 	// Threshold is the replication-time objective (default 15m, as AWS RTC).
 	Threshold time.Duration `yaml:"threshold"`
-	// Concurrency is the number of objects copied at once per destination (default 8).
+	// Concurrency is the number of objects copied at once per destination (default 32).
 	Concurrency int `yaml:"concurrency"`
 	// MaxDeliver is how many failed attempts make an operation FAILED (default 10).
 	MaxDeliver int `yaml:"max_deliver"`
@@ -107,7 +108,7 @@ func replicationDestinations(r replicationSection, locs map[string]location.Conf
 }
 
 // replicationIdle reports whether there is nothing to replicate to: no destination
-// named and no location other than fs ones (which s3front holds open). `run all`
+// named and no location other than fs ones. `run all`
 // leaves the replicator out then; `run replicator` fails with the reason.
 func replicationIdle(cfg *fileConfig) bool {
 	return len(replicationDestinations(cfg.Replication, cfg.S3.ResolvedLocations(cfg.DataDir))) == 0
@@ -126,11 +127,9 @@ func newReplicator(cfg *fileConfig, set runtime.Settings, w *wiring) (started, e
 	if err != nil {
 		return started{}, err
 	}
-	if w.all {
-		for _, d := range rc.Destinations {
-			if lc, ok := rc.Locations[d]; ok && lc.Type == location.TypeFS {
-				return started{}, fmt.Errorf("replication: destination %q is an fs location that s3front holds open in this process; replicate to an s3, azure or gcs location, or run the replicator where that root is not open", d)
-			}
+	for _, d := range rc.Destinations {
+		if d == cfg.S3.DefaultLocation {
+			return started{}, fmt.Errorf("replication: destination %q is s3.default_location, which holds s3front's own object data; replicate to another location", d)
 		}
 	}
 	svc, err := replicator.New(rc, set) // mounts /admin/replication/ on set.Admin

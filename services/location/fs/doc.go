@@ -10,7 +10,9 @@
 // directory. A reader therefore sees the old object or the new one, never a
 // part; a failed or cancelled Put removes its temp file. Temp files left by
 // a crash are deleted when the next driver opens the root. The root is
-// flock(2)ed while open, so one driver at a time owns it.
+// flock(2)ed while open, so one process at a time owns it; inside that
+// process every New on the root shares one open root (see shared.go), so
+// that s3front and the replicator of one process can both use it.
 //
 // # Reads
 //

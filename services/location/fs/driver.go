@@ -41,8 +41,8 @@ const (
 	maxRetries = 16 // renames retried when a concurrent Delete prunes the parent
 )
 
-// ErrRootInUse means another driver, in this process or another, has the
-// root open. New returns it wrapped.
+// ErrRootInUse means another process has the root open. New returns it
+// wrapped. (Drivers of one process share an open root.)
 var ErrRootInUse = errors.New("fs: root directory in use by another driver")
 
 func init() {
@@ -86,10 +86,11 @@ var (
 	_ location.Composer = (*driver)(nil)
 )
 
-// New opens (creating if needed) the fs location rooted at cfg.Root. It
-// takes an exclusive lock on the root, so at most one driver uses a root at
-// a time, and deletes the temp files of writes a previous process left
-// unfinished. The returned driver also implements location.Composer.
+// New opens (creating if needed) the fs location rooted at cfg.Root. The
+// first New of a process on a root takes an exclusive lock on it, so at most
+// one process uses a root at a time, and deletes the temp files of writes a
+// previous process left unfinished; later ones in the same process share
+// that open root (with the first one's Config) until the last is closed. The returned driver also implements location.Composer.
 //
 // It returns errors wrapping location.ErrInvalidConfig (no root, or a
 // non-empty directory that is not an fs location), ErrRootInUse, or the
@@ -105,6 +106,11 @@ func New(ctx context.Context, cfg Config) (location.Driver, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("fs: create root: %w", err)
 	}
+	return openShared(dir, func() (*driver, error) { return open(ctx, cfg, dir) })
+}
+
+// open opens and locks the root dir for the first driver of this process.
+func open(ctx context.Context, cfg Config, dir string) (*driver, error) {
 	root, err := os.OpenRoot(dir)
 	if err != nil {
 		return nil, fmt.Errorf("fs: open root: %w", err)

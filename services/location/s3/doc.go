@@ -24,8 +24,11 @@
 //     size that ends within the first part) is sent with one PutObject,
 //     with Content-MD5, so the store checks it.
 //   - A larger body becomes a multipart upload: one buffer is filled from
-//     the reader while up to Concurrency-1 others upload, each part with its
-//     Content-MD5. Memory use is bounded per Put by Concurrency × PartSize
+//     the reader while up to Concurrency-1 others upload. Each part's
+//     integrity rests on the signed payload hash (x-amz-content-sha256), which
+//     the store verifies, and the whole body's MD5 is checked before the
+//     upload is completed (in ChecksumWhenSupported mode parts also carry
+//     their Content-MD5). Memory use is bounded per Put by Concurrency × PartSize
 //     and per driver by Config.MemoryLimit, whatever the object size.
 //
 // Objects appear whole or not at all: S3 publishes an object only when its

@@ -128,6 +128,9 @@ const ReplicaHeader = "X-Sluice-Replica"
 
 // driver implements location.Driver on a bucket of an S3-compatible store.
 type driver struct {
+	// partMD5 sends each part's Content-MD5 (ChecksumWhenSupported, where
+	// the SDK may send a part's payload unsigned).
+	partMD5     bool
 	client      *s3.Client
 	httpClient  *http.Client
 	ownsHTTP    bool
@@ -192,6 +195,7 @@ func New(ctx context.Context, cfg Config) (location.Driver, error) {
 		opts.BaseEndpoint = aws.String(cfg.Endpoint)
 	}
 	if cfg.ChecksumMode == ChecksumWhenSupported {
+		d.partMD5 = true
 		opts.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenSupported
 		opts.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenSupported
 	} else {
