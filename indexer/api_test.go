@@ -387,6 +387,7 @@ func FuzzSearchAPI(f *testing.F) {
 		`key LIKE /^dir\/key 0[0-9]$/i`, `NOT (content-length > 100 OR location = "aws")`, `bucket = "docs"`,
 		`is-delete-marker = false AND version-id != "null"`, `last-modified < 2024-03-01T12:10:00Z`, `x-amz-meta-year = 1.5`,
 		`(`, `key = "`, `key LIKE /(/`, "\xff", `tags.team > "x"`, `replication-status LIKE //`,
+		`replication-status.aws = "FAILED" OR replication-status.gcs LIKE /^C/`, "`replication-status.a b` != \"x\"",
 	} {
 		f.Add(seed)
 	}

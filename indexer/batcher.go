@@ -19,11 +19,14 @@ var errBatcherStopped = errors.New("indexer: batcher stopped")
 
 // batcher groups events from concurrent handlers into store transactions:
 // a batch is applied when it holds size events or wait has passed since its
-// first event. Each submitter gets its own event's result only after the
-// batch committed, so a message is acked only once its change is durable.
+// first event; a full batch also takes the events already waiting (a
+// burst), up to maxSize. Each submitter gets its own event's result only
+// after the batch committed, so a message is acked only once its change is
+// durable.
 type batcher struct {
 	st      store.Store
 	size    int
+	maxSize int
 	wait    time.Duration
 	now     func() time.Time
 	log     *zap.Logger
@@ -41,10 +44,11 @@ type item struct {
 	res chan error
 }
 
-func newBatcher(st store.Store, size int, wait time.Duration, now func() time.Time, log *zap.Logger, m *Metrics) *batcher {
+func newBatcher(st store.Store, size, maxSize int, wait time.Duration, now func() time.Time, log *zap.Logger, m *Metrics) *batcher {
+	maxSize = max(size, maxSize)
 	b := &batcher{
-		st: st, size: size, wait: wait, now: now, log: log, metrics: m,
-		in:   make(chan *item, size),
+		st: st, size: size, maxSize: maxSize, wait: wait, now: now, log: log, metrics: m,
+		in:   make(chan *item, maxSize),
 		stop: make(chan struct{}),
 		done: make(chan struct{}),
 	}
@@ -95,7 +99,7 @@ func (b *batcher) run() {
 				select {
 				case it := <-b.in:
 					batch = append(batch, it)
-					if len(batch) == b.size {
+					if len(batch) == b.maxSize {
 						b.commit(batch)
 						batch = batch[:0]
 					}
@@ -120,6 +124,18 @@ func (b *batcher) run() {
 			}
 		}
 		timer.Stop()
+		if len(batch) == b.size {
+			// A burst: take what is already waiting.
+		burst:
+			for len(batch) < b.maxSize {
+				select {
+				case it := <-b.in:
+					batch = append(batch, it)
+				default:
+					break burst
+				}
+			}
+		}
 		b.commit(batch)
 	}
 }

@@ -11,19 +11,30 @@ import (
 
 // Defaults of Config.
 const (
-	DefaultDurable     = "indexer"
-	DefaultBatchSize   = 500
-	DefaultBatchWait   = 20 * time.Millisecond
-	DefaultAckWait     = 30 * time.Second
-	DefaultDrainWait   = 30 * time.Second
-	DefaultDriver      = DriverSQLite
-	DefaultSQLitePath  = "index/index.db" // relative to the data directory
-	DriverSQLite       = "sqlite"
-	DriverPostgres     = "postgres"
-	maxBatchSize       = 5000
-	maxBatchWait       = 10 * time.Second
-	commitTimeout      = 60 * time.Second
-	defaultMaxAckPends = 1000
+	DefaultDurable       = "indexer"
+	DefaultStatusDurable = "indexer-status"
+	DefaultBatchSize     = 500
+	// DefaultBurstFactor makes the default MaxBatchSize: BatchSize times
+	// this.
+	DefaultBurstFactor        = 4
+	DefaultBatchWait          = 20 * time.Millisecond
+	DefaultAckWait            = 30 * time.Second
+	DefaultDrainWait          = 30 * time.Second
+	DefaultTombstoneRetention = 24 * time.Hour
+	DefaultCleanupInterval    = time.Hour
+	DefaultDriver             = DriverSQLite
+	DefaultSQLitePath         = "index/index.db" // relative to the data directory
+	DriverSQLite              = "sqlite"
+	DriverPostgres            = "postgres"
+	// MinTombstoneRetention is the shortest tombstone retention allowed:
+	// far longer than any redelivery (see Config.TombstoneRetention).
+	MinTombstoneRetention = time.Hour
+	maxBatchSize          = 5000
+	maxMaxBatchSize       = 20000
+	maxBatchWait          = 10 * time.Second
+	minCleanupInterval    = time.Second
+	commitTimeout         = 60 * time.Second
+	defaultMaxAckPends    = 1000
 )
 
 // Config configures the indexer (the "indexer" section of the sluice
@@ -33,9 +44,20 @@ type Config struct {
 	// Durable is the name of the durable consumer every indexer replica
 	// shares. Default "indexer".
 	Durable string `yaml:"durable"`
-	// BatchSize is the most events applied in one store transaction.
-	// Default 500.
+	// StatusDurable is the durable consumer of replication results on the
+	// status stream (SLUICE_STATUS), shared by the replicas. Default
+	// "indexer-status".
+	StatusDurable string `yaml:"status_durable"`
+	// BatchSize is the number of events a batch waits for (at most
+	// BatchWait) before it is applied in one store transaction. Default
+	// 500.
 	BatchSize int `yaml:"batch_size"`
+	// MaxBatchSize bounds the batches of a burst: when a batch is full
+	// and more events are already waiting (a backlog, while the previous
+	// batch committed), it takes them too, up to this many. Bigger
+	// transactions write each index page once for more events. Default 4
+	// times BatchSize; at least BatchSize.
+	MaxBatchSize int `yaml:"max_batch_size"`
 	// BatchWait is how long a batch waits for more events after its first
 	// one before it is applied. Default 20ms.
 	BatchWait time.Duration `yaml:"batch_wait"`
@@ -47,6 +69,20 @@ type Config struct {
 	// take to commit and be acked before the remaining messages are given
 	// back. Default 30s.
 	DrainWait time.Duration `yaml:"drain_wait"`
+	// TombstoneRetention is how long the index keeps the tombstone of a
+	// removed version (and a version known only from updates), by the
+	// indexer's clock from when it was written. While it exists, a late
+	// event older than the removal cannot bring the version back; once it
+	// is purged, one could. So it must outlast every delay an event can
+	// have after the removal was applied: redeliveries (AckWait, backoff,
+	// a consumer moving to another replica) take minutes, and the default
+	// of 24 hours also leaves a day to redrive dead letters. (A replay of
+	// the stream in order is safe at any age: the removal comes after
+	// the events it removes.) At least MinTombstoneRetention.
+	TombstoneRetention time.Duration `yaml:"tombstone_retention"`
+	// CleanupInterval is how often the service purges expired tombstones
+	// (once at start, then every interval). Default 1h; at least 1s.
+	CleanupInterval time.Duration `yaml:"cleanup_interval"`
 	// Store selects the index database.
 	Store StoreConfig `yaml:"store"`
 }
@@ -66,10 +102,13 @@ type StoreConfig struct {
 // directory.
 func (c *Config) SetDefaults() {
 	c.Durable = DefaultDurable
+	c.StatusDurable = DefaultStatusDurable
 	c.BatchSize = DefaultBatchSize
 	c.BatchWait = DefaultBatchWait
 	c.AckWait = DefaultAckWait
 	c.DrainWait = DefaultDrainWait
+	c.TombstoneRetention = DefaultTombstoneRetention
+	c.CleanupInterval = DefaultCleanupInterval
 	c.Store.Driver = DefaultDriver
 }
 
@@ -79,8 +118,20 @@ func (c *Config) resolve(dataDir string) {
 	if c.Durable == "" {
 		c.Durable = DefaultDurable
 	}
+	if c.StatusDurable == "" {
+		c.StatusDurable = DefaultStatusDurable
+	}
 	if c.BatchSize == 0 {
 		c.BatchSize = DefaultBatchSize
+	}
+	if c.MaxBatchSize == 0 {
+		c.MaxBatchSize = min(DefaultBurstFactor*c.BatchSize, maxMaxBatchSize)
+	}
+	if c.TombstoneRetention == 0 {
+		c.TombstoneRetention = DefaultTombstoneRetention
+	}
+	if c.CleanupInterval == 0 {
+		c.CleanupInterval = DefaultCleanupInterval
 	}
 	if c.BatchWait == 0 {
 		c.BatchWait = DefaultBatchWait
@@ -103,14 +154,29 @@ func (c *Config) resolve(dataDir string) {
 func (c *Config) Validate() error {
 	var errs []error
 	add := func(format string, args ...any) { errs = append(errs, config.Invalidf(format, args...)) }
-	if c.Durable != "" {
-		spec := bus.ConsumerSpec{Stream: bus.EventsStreamName, Durable: c.Durable, FilterSubjects: []string{bus.EventsSubjects}}
-		if err := spec.Validate(); err != nil {
-			add("durable %q cannot name a consumer (no dots, wildcards, slashes or spaces)", c.Durable)
+	for _, d := range []struct{ name, v string }{{"durable", c.Durable}, {"status_durable", c.StatusDurable}} {
+		if d.v == "" {
+			continue
 		}
+		spec := bus.ConsumerSpec{Stream: bus.EventsStreamName, Durable: d.v, FilterSubjects: []string{bus.EventsSubjects}}
+		if err := spec.Validate(); err != nil {
+			add("%s %q cannot name a consumer (no dots, wildcards, slashes or spaces)", d.name, d.v)
+		}
+	}
+	if c.Durable != "" && c.Durable == c.StatusDurable {
+		add("durable and status_durable must differ")
 	}
 	if c.BatchSize < 0 || c.BatchSize > maxBatchSize {
 		add("batch_size %d must be 1..%d", c.BatchSize, maxBatchSize)
+	}
+	if c.MaxBatchSize < 0 || c.MaxBatchSize > maxMaxBatchSize || (c.MaxBatchSize > 0 && c.MaxBatchSize < c.BatchSize) {
+		add("max_batch_size %d must be batch_size..%d", c.MaxBatchSize, maxMaxBatchSize)
+	}
+	if c.TombstoneRetention != 0 && c.TombstoneRetention < MinTombstoneRetention {
+		add("tombstone_retention %v must be at least %v (longer than any redelivery)", c.TombstoneRetention, MinTombstoneRetention)
+	}
+	if c.CleanupInterval != 0 && c.CleanupInterval < minCleanupInterval {
+		add("cleanup_interval %v must be at least %v", c.CleanupInterval, minCleanupInterval)
 	}
 	if c.BatchWait < 0 || c.BatchWait > maxBatchWait {
 		add("batch_wait %v must be between 0 and %v", c.BatchWait, maxBatchWait)

@@ -2,6 +2,7 @@ package indexer_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
@@ -16,6 +18,7 @@ import (
 	"github.com/sluice-io/sluice/events"
 	"github.com/sluice-io/sluice/events/bus"
 	"github.com/sluice-io/sluice/events/natstest"
+	"github.com/sluice-io/sluice/events/replication/status"
 	"github.com/sluice-io/sluice/events/subject"
 	"github.com/sluice-io/sluice/indexer"
 	"github.com/sluice-io/sluice/indexer/query"
@@ -146,6 +149,58 @@ func testConfig(durable string) indexer.Config {
 	return c
 }
 
+// message is one message of a generated history: an object event (on the
+// events stream) or a replication result (on the status stream).
+type message struct {
+	rec    events.Record
+	result *status.Event
+}
+
+// messageFor turns a store event of a generated history into the message
+// Sluice would publish for it.
+func messageFor(e store.Event) message {
+	if e.Op == store.OpReplication {
+		for d, st := range e.Replication {
+			vid := e.VersionID
+			if vid == store.NullVersion {
+				vid = ""
+			}
+			return message{result: &status.Event{Bucket: e.Bucket, Key: e.Key, VersionID: vid, Sequencer: e.Sequencer,
+				Destination: d, Status: st, Time: e.Time}}
+		}
+	}
+	return message{rec: recordFor(e)}
+}
+
+// send publishes a message of a generated history.
+func (e *env) send(t testing.TB, id string, m message) {
+	t.Helper()
+	if m.result != nil {
+		e.publishResult(t, id, *m.result)
+		return
+	}
+	e.publish(t, id, m.rec)
+}
+
+// publishResult sends a replication result as the replicator does: JSON
+// on the bucket's status subject.
+func (e *env) publishResult(t testing.TB, id string, st status.Event) {
+	t.Helper()
+	subj, err := status.Subject(st.Bucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := json.Marshal(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := &nats.Msg{Subject: subj, Header: nats.Header{}, Data: body}
+	msg.Header.Set(events.MsgIDHeader, "result-"+id)
+	if _, err := e.bus.Publish(context.Background(), msg); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // recordFor turns a store event of a generated history into the S3 event
 // record s3front would publish for it.
 func recordFor(e store.Event) events.Record {
@@ -175,15 +230,21 @@ func recordFor(e store.Event) events.Record {
 	return r
 }
 
-// expected maps records to the index events they imply (as the indexer
+// expected maps messages to the index events they imply (as the indexer
 // does), for storetest.Model.
-func expected(t *testing.T, recs []events.Record) []store.Event {
+func expected(t *testing.T, msgs []message) []store.Event {
 	t.Helper()
 	var out []store.Event
-	for _, r := range recs {
-		e, err := indexer.EventFromRecord(r.WithDefaults())
+	for _, m := range msgs {
+		var e store.Event
+		var err error
+		if m.result != nil {
+			e, err = indexer.EventFromStatus(*m.result)
+		} else {
+			e, err = indexer.EventFromRecord(m.rec.WithDefaults())
+		}
 		if err != nil {
-			t.Fatalf("map %v: %v", r.EventName, err)
+			t.Fatalf("map %+v: %v", m, err)
 		}
 		out = append(out, e)
 	}
@@ -260,3 +321,29 @@ func mustParse(t *testing.T, q string) query.Expr {
 }
 
 func newRecorder() *httptest.ResponseRecorder { return httptest.NewRecorder() }
+
+// metricValue reads a counter of reg: the series with label=value, or the
+// only series when label is "".
+func metricValue(t *testing.T, reg *prometheus.Registry, name, label, value string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			if label == "" {
+				return m.GetCounter().GetValue()
+			}
+			for _, l := range m.GetLabel() {
+				if l.GetName() == label && l.GetValue() == value {
+					return m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return 0
+}

@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"go.uber.org/zap"
 
@@ -31,7 +33,59 @@ const (
 	RouteBucketSearch = "/admin/index/buckets/{bucket}/search"
 	// RouteTypes reads (GET) and declares (PUT) a bucket's field types.
 	RouteTypes = "/admin/index/buckets/{bucket}/types"
+	// RouteCatalog is the catalog search over the buckets the request's
+	// CatalogBucketsHeader names (CatalogHandler with
+	// HeaderBucketResolver); s3front forwards the public GET /search?q=
+	// here after authenticating the caller.
+	RouteCatalog = "/admin/index/catalog"
+	// RouteCatalogAggregate is the catalog aggregation over the buckets
+	// the request's CatalogBucketsHeader names.
+	RouteCatalogAggregate = "/admin/index/catalog/aggregate"
 )
+
+// CatalogBucketsHeader carries, on requests to RouteCatalog and
+// RouteCatalogAggregate, the buckets the caller may read: a comma-separated
+// list, each name URL-path-escaped (url.PathEscape), possibly empty (the
+// caller reads no bucket). The process listener is an operator interface:
+// whoever reaches it is trusted to set the header; s3front sets it from the
+// authenticated caller's buckets and strips any copy a client sent.
+const CatalogBucketsHeader = "Sluice-Catalog-Buckets"
+
+// ErrNoCatalogBuckets is returned by HeaderBucketResolver for a request
+// without the CatalogBucketsHeader header (answered 403).
+var ErrNoCatalogBuckets = errors.New("indexer: no " + CatalogBucketsHeader + " header")
+
+// HeaderBucketResolver is the BucketResolver of the catalog admin routes:
+// the distinct buckets CatalogBucketsHeader lists (all its lines),
+// unescaped, empty items skipped. It returns ErrNoCatalogBuckets when the
+// header is absent, and an error wrapping it for a malformed name (a bad
+// escape, an empty, overlong or non-UTF-8 name), so that a request is never
+// answered with more than it named.
+func HeaderBucketResolver(r *http.Request) ([]string, error) {
+	lines, ok := r.Header[http.CanonicalHeaderKey(CatalogBucketsHeader)]
+	if !ok {
+		return nil, ErrNoCatalogBuckets
+	}
+	out := []string{}
+	seen := map[string]bool{}
+	for _, line := range lines {
+		for _, item := range strings.Split(line, ",") {
+			item = strings.TrimSpace(item)
+			if item == "" {
+				continue
+			}
+			b, err := url.PathUnescape(item)
+			if err != nil || b == "" || len(b) > store.MaxBucketLen || !utf8.ValidString(b) || strings.IndexByte(b, 0) >= 0 {
+				return nil, fmt.Errorf("%w: malformed bucket %.80q", ErrNoCatalogBuckets, item)
+			}
+			if !seen[b] {
+				seen[b] = true
+				out = append(out, b)
+			}
+		}
+	}
+	return out, nil
+}
 
 // BucketResolver returns the buckets the caller of r may read; the public
 // catalog handler searches only those. An error is answered 403 with the

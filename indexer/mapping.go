@@ -4,15 +4,17 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/sluice-io/sluice/events"
 	"github.com/sluice-io/sluice/events/bus"
+	"github.com/sluice-io/sluice/events/replication/status"
 	"github.com/sluice-io/sluice/indexer/store"
 )
 
-// ErrUntracked is returned by EventFromRecord for events the index does not
-// track (TestEvent, restores, replication events without a status). The
-// consumer acks them.
+// ErrUntracked is returned by EventFromRecord and EventFromStatus for
+// events the index does not track (TestEvent, restores, Replication:*
+// notifications, replicated deletions). The consumer acks them.
 var ErrUntracked = errors.New("indexer: event not tracked by the index")
 
 // EventFromRecord maps an S3 event record to the index event it implies:
@@ -23,14 +25,15 @@ var ErrUntracked = errors.New("indexer: event not tracked by the index")
 //     → OpDeleteMarker;
 //   - ObjectTagging:Put / Delete → OpUpdate of the tags only (S3 changes
 //     nothing else with tagging);
-//   - Replication:* → OpUpdate of the replication status (the record's, or
-//     FAILED / PENDING / COMPLETED implied by the event name);
 //   - LifecycleTransition → OpUpdate of the location (the record's, or the
 //     transition's destination storage class).
 //
 // The version id "" is the null version. The event's source is the
 // record's sluice.source, else its eventSource. It returns ErrUntracked for
-// other events, and an error wrapping events.ErrInvalidRecord or
+// other events, Replication:* included: they notify subscribers of failed
+// and late replications, and every result they report also travels, with
+// the successes they leave out, on the status stream (EventFromStatus),
+// which is where the index takes replication status from; and an error wrapping events.ErrInvalidRecord or
 // store.ErrInvalidEvent for a record that cannot be indexed.
 func EventFromRecord(rec events.Record) (store.Event, error) {
 	key, err := rec.ObjectKey()
@@ -66,17 +69,6 @@ func EventFromRecord(rec events.Record) (store.Event, error) {
 		e.Op, e.Set, e.Tags = store.OpUpdate, store.SetTags, sd.Tags
 	case events.ObjectTaggingDelete:
 		e.Op, e.Set = store.OpUpdate, store.SetTags
-	case events.ReplicationOperationFailedReplication, events.ReplicationOperationMissedThreshold,
-		events.ReplicationOperationReplicatedAfterThreshold:
-		status := sd.ReplicationStatus
-		if status == "" {
-			status = map[events.EventName]string{
-				events.ReplicationOperationFailedReplication:        "FAILED",
-				events.ReplicationOperationMissedThreshold:          "PENDING",
-				events.ReplicationOperationReplicatedAfterThreshold: "COMPLETED",
-			}[rec.EventName]
-		}
-		e.Op, e.Set, e.ReplicationStatus = store.OpUpdate, store.SetReplication, status
 	case events.LifecycleTransition:
 		loc := sd.Location
 		if loc == "" && rec.LifecycleEventData != nil {
@@ -95,6 +87,33 @@ func EventFromRecord(rec events.Record) (store.Event, error) {
 	return e, nil
 }
 
+// EventFromStatus maps a replication result of the status stream
+// (SLUICE_STATUS, published by the replicator for every COMPLETED and FAILED
+// copy) to the index event it implies: OpReplication of the version it
+// names ("" is the null version) at its destination, ordered after the
+// object event whose sequencer it carries, then by its time. A replicated
+// deletion (Deleted) describes no object version: ErrUntracked. It returns
+// an error wrapping store.ErrInvalidEvent for a result that cannot be
+// indexed.
+func EventFromStatus(st status.Event) (store.Event, error) {
+	if st.Deleted {
+		return store.Event{}, fmt.Errorf("%w: replicated deletion", ErrUntracked)
+	}
+	e := store.Event{
+		Op:          store.OpReplication,
+		Bucket:      st.Bucket,
+		Key:         st.Key,
+		VersionID:   st.VersionID,
+		Sequencer:   st.Sequencer,
+		Time:        st.Time,
+		Replication: map[string]string{st.Destination: st.Status},
+	}
+	if err := e.Validate(); err != nil {
+		return store.Event{}, err
+	}
+	return e, nil
+}
+
 func lowerKeys(m map[string]string) map[string]string {
 	for k := range m {
 		if k != strings.ToLower(k) {
@@ -106,6 +125,23 @@ func lowerKeys(m map[string]string) map[string]string {
 		}
 	}
 	return m
+}
+
+// decodeStatus turns a delivery of the status stream into an index event,
+// with the same errors as decode.
+func decodeStatus(m *bus.Message) (store.Event, time.Time, error) {
+	st, err := status.Decode(m.Data)
+	if err != nil {
+		return store.Event{}, time.Time{}, bus.Permanent(err)
+	}
+	e, err := EventFromStatus(st)
+	switch {
+	case errors.Is(err, ErrUntracked):
+		return store.Event{}, st.Time, err
+	case err != nil:
+		return store.Event{}, st.Time, bus.Permanent(err)
+	}
+	return e, st.Time, nil
 }
 
 // decode turns a delivery into an index event. It returns ErrUntracked

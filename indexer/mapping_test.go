@@ -68,19 +68,10 @@ func TestEventFromRecord(t *testing.T) {
 				t.Fatalf("tagging delete keeps tags: %+v", e)
 			}
 		}},
-		{name: events.ReplicationOperationFailedReplication, op: store.OpUpdate, set: store.SetReplication,
-			mut: func(r *events.Record) { r.Sluice.ReplicationStatus = "" },
-			check: func(t *testing.T, e store.Event) {
-				if e.ReplicationStatus != "FAILED" {
-					t.Fatalf("status %q", e.ReplicationStatus)
-				}
-			}},
-		{name: events.ReplicationOperationReplicatedAfterThreshold, op: store.OpUpdate, set: store.SetReplication,
-			check: func(t *testing.T, e store.Event) {
-				if e.ReplicationStatus != "PENDING" {
-					t.Fatalf("the record's own status wins: %q", e.ReplicationStatus)
-				}
-			}},
+		// Replication results come from the status stream.
+		{name: events.ReplicationOperationFailedReplication, wantEr: indexer.ErrUntracked},
+		{name: events.ReplicationOperationMissedThreshold, wantEr: indexer.ErrUntracked},
+		{name: events.ReplicationOperationReplicatedAfterThreshold, wantEr: indexer.ErrUntracked},
 		{name: events.LifecycleTransition, op: store.OpUpdate, set: store.SetLocation,
 			mut: func(r *events.Record) {
 				r.Sluice.Location = ""

@@ -21,6 +21,12 @@ type Metrics struct {
 	// QueryDuration observes search latency by API (search, aggregate,
 	// bucket_search).
 	QueryDuration *prometheus.HistogramVec
+	// TombstonesPurged counts the tombstones (and update-only versions)
+	// the periodic cleanup removed.
+	TombstonesPurged prometheus.Counter
+	// CleanupRuns counts the runs of the periodic cleanup, by outcome (ok,
+	// error).
+	CleanupRuns *prometheus.CounterVec
 }
 
 // NewMetrics creates the metrics and registers them on reg (nil: not
@@ -52,10 +58,18 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Help:    "Search and aggregation latency, by API.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
 		}, []string{"api"}),
+		TombstonesPurged: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "sluice", Subsystem: "indexer", Name: "tombstones_purged_total",
+			Help: "Tombstones of removed versions (and versions known only from updates) purged after the retention.",
+		}),
+		CleanupRuns: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "sluice", Subsystem: "indexer", Name: "cleanup_runs_total",
+			Help: "Runs of the tombstone cleanup, by outcome (ok, error).",
+		}, []string{"outcome"}),
 	}
 	if reg != nil {
 		var errs []error
-		for _, c := range []prometheus.Collector{m.EventsIndexed, m.BatchSize, m.BatchDuration, m.Lag, m.QueryDuration} {
+		for _, c := range []prometheus.Collector{m.EventsIndexed, m.BatchSize, m.BatchDuration, m.Lag, m.QueryDuration, m.TombstonesPurged, m.CleanupRuns} {
 			errs = append(errs, reg.Register(c))
 		}
 		if err := errors.Join(errs...); err != nil {

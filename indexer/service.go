@@ -15,6 +15,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/sluice-io/sluice/events/bus"
+	"github.com/sluice-io/sluice/events/replication/status"
 	"github.com/sluice-io/sluice/indexer/store"
 	"github.com/sluice-io/sluice/indexer/store/postgres"
 	"github.com/sluice-io/sluice/indexer/store/sqlite"
@@ -64,8 +65,8 @@ type Service struct {
 
 // New checks cfg, resolves the defaults that depend on set.DataDir,
 // registers the metrics, the readiness check and the admin routes
-// (RouteSearch, RouteAggregate, RouteBucketSearch, RouteTypes). It opens
-// nothing: Run does. It returns an error wrapping config.ErrInvalid for a
+// (RouteSearch, RouteAggregate, RouteBucketSearch, RouteTypes, RouteCatalog,
+// RouteCatalogAggregate). It opens nothing: Run does. It returns an error wrapping config.ErrInvalid for a
 // bad cfg, or the registry's error.
 func New(cfg Config, set runtime.Settings, opts ...Option) (*Service, error) {
 	cfg.resolve(set.DataDir)
@@ -118,6 +119,8 @@ func (s *Service) routes() []route {
 		{"GET " + RouteBucketSearch, s.h.bucketSearch},
 		{"GET " + RouteTypes, s.h.getTypes},
 		{"PUT " + RouteTypes, s.h.putTypes},
+		{"GET " + RouteCatalog, s.CatalogHandler(HeaderBucketResolver).ServeHTTP},
+		{"GET " + RouteCatalogAggregate, s.CatalogHandler(HeaderBucketResolver).ServeHTTP},
 	}
 }
 
@@ -166,27 +169,34 @@ func (s *Service) ping(ctx context.Context) error {
 // SQLite path under dataDir), for tools that work on the index without
 // running the service (`sluice index rebuild`). The caller closes it.
 func OpenStore(ctx context.Context, cfg Config, dataDir string) (store.Store, error) {
+	return openStore(ctx, cfg, dataDir, nil)
+}
+
+// openStore is OpenStore with the clock tombstone ages are measured with
+// (time.Now when nil).
+func openStore(ctx context.Context, cfg Config, dataDir string, now func() time.Time) (store.Store, error) {
 	cfg.resolve(dataDir)
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("indexer: config: %w", err)
 	}
 	switch cfg.Store.Driver {
 	case DriverPostgres:
-		return postgres.Open(ctx, postgres.Config{DSN: cfg.Store.DSN})
+		return postgres.Open(ctx, postgres.Config{DSN: cfg.Store.DSN, Now: now})
 	default:
 		if err := os.MkdirAll(filepath.Dir(cfg.Store.Path), 0o750); err != nil {
 			return nil, fmt.Errorf("indexer: %w", err)
 		}
-		return sqlite.Open(ctx, sqlite.Config{Path: cfg.Store.Path})
+		return sqlite.Open(ctx, sqlite.Config{Path: cfg.Store.Path, Now: now})
 	}
 }
 
-// Run opens the index, ensures the durable consumer (and the events stream
-// when it does not exist yet), and indexes events until ctx ends. It then
-// drains the consumer (in-flight batches commit and are acked; messages not
-// yet handled go back to the stream), closes the store and returns nil. It
-// returns an error when the store cannot be opened, the consumer cannot be
-// set up, or the consumer loop ends by itself.
+// Run opens the index, ensures the durable consumers (and the events and
+// status streams when they do not exist yet), indexes object events and
+// replication results until ctx ends, and purges expired tombstones every
+// CleanupInterval. It then drains the consumers (in-flight batches commit
+// and are acked; messages not yet handled go back to the streams), closes
+// the store and returns nil. It returns an error when the store cannot be
+// opened, a consumer cannot be set up, or a consumer loop ends by itself.
 func (s *Service) Run(ctx context.Context) error {
 	s.mu.Lock()
 	if s.ran {
@@ -200,10 +210,14 @@ func (s *Service) Run(ctx context.Context) error {
 	if s.set.JetStream == nil {
 		return ErrNoJetStream
 	}
+	now := time.Now
+	if s.set.Clock != nil {
+		now = s.set.Clock.Now
+	}
 	st := s.opts.store
 	if st == nil {
 		var err error
-		if st, err = OpenStore(ctx, s.cfg, s.set.DataDir); err != nil {
+		if st, err = openStore(ctx, s.cfg, s.set.DataDir, now); err != nil {
 			return err
 		}
 		defer func() {
@@ -216,29 +230,41 @@ func (s *Service) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("indexer: %w", err)
 	}
-	if err := s.ensureConsumer(ctx, b); err != nil {
+	if err := s.ensureConsumers(ctx, b); err != nil {
 		return err
 	}
-	now := time.Now
-	if s.set.Clock != nil {
-		now = s.set.Clock.Now
-	}
-	bat := newBatcher(st, s.cfg.BatchSize, s.cfg.BatchWait, now, s.log, s.metrics)
+	bat := newBatcher(st, s.cfg.BatchSize, s.cfg.MaxBatchSize, s.cfg.BatchWait, now, s.log, s.metrics)
 	defer bat.close()
-	loopCtx, stopLoop := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopLoop()
-	loop, err := b.Consume(loopCtx, bus.ConsumeSpec{
-		Stream:   bus.EventsStreamName,
-		Consumer: s.cfg.Durable,
-		Handler:  func(ctx context.Context, m *bus.Message) error { return s.handle(ctx, bat, m) },
-		// Two batches in flight: one fills while the other commits.
-		Concurrency: 2 * s.cfg.BatchSize,
+	loopCtx, stopLoops := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopLoops()
+	// Two batches in flight (one fills while the other commits), each up
+	// to MaxBatchSize in a burst.
+	concurrency := 2 * s.cfg.MaxBatchSize
+	events, err := b.Consume(loopCtx, bus.ConsumeSpec{
+		Stream:      bus.EventsStreamName,
+		Consumer:    s.cfg.Durable,
+		Handler:     func(ctx context.Context, m *bus.Message) error { return s.handle(ctx, bat, m) },
+		Concurrency: concurrency,
 		Prefetch:    s.cfg.BatchSize,
 		Logger:      s.log,
 	})
 	if err != nil {
 		return fmt.Errorf("indexer: consume: %w", err)
 	}
+	results, err := b.Consume(loopCtx, bus.ConsumeSpec{
+		Stream:      status.StreamName,
+		Consumer:    s.cfg.StatusDurable,
+		Handler:     func(ctx context.Context, m *bus.Message) error { return s.handleStatus(ctx, bat, m) },
+		Concurrency: concurrency,
+		Prefetch:    s.cfg.BatchSize,
+		Logger:      s.log,
+	})
+	if err != nil {
+		events.Stop()
+		<-events.Done()
+		return fmt.Errorf("indexer: consume replication results: %w", err)
+	}
+	loops := []*bus.Loop{events, results}
 	s.mu.Lock()
 	s.st = st
 	s.mu.Unlock()
@@ -247,55 +273,121 @@ func (s *Service) Run(ctx context.Context) error {
 		s.st = nil
 		s.mu.Unlock()
 	}()
+	cleanupDone := make(chan struct{})
+	go func() {
+		defer close(cleanupDone)
+		s.cleanup(loopCtx, st, now)
+	}()
+	defer func() {
+		stopLoops()
+		<-cleanupDone
+	}()
 	readyOnce()
-	s.log.Info("indexer running", zap.String("durable", s.cfg.Durable), zap.String("store", s.cfg.Store.Driver),
-		zap.Int("batch_size", s.cfg.BatchSize), zap.Duration("batch_wait", s.cfg.BatchWait))
+	s.log.Info("indexer running", zap.String("durable", s.cfg.Durable), zap.String("status_durable", s.cfg.StatusDurable),
+		zap.String("store", s.cfg.Store.Driver), zap.Int("batch_size", s.cfg.BatchSize), zap.Int("max_batch_size", s.cfg.MaxBatchSize),
+		zap.Duration("batch_wait", s.cfg.BatchWait), zap.Duration("tombstone_retention", s.cfg.TombstoneRetention))
 	select {
 	case <-ctx.Done():
-		loop.Drain()
+		for _, l := range loops {
+			l.Drain()
+		}
 		t := time.NewTimer(s.cfg.DrainWait)
-		select {
-		case <-loop.Done():
-		case <-t.C:
-			loop.Stop()
-			<-loop.Done()
+		for _, l := range loops {
+			select {
+			case <-l.Done():
+			case <-t.C:
+			}
 		}
 		t.Stop()
+		for _, l := range loops {
+			l.Stop()
+			<-l.Done()
+		}
 		s.log.Info("indexer stopped")
 		return nil
-	case <-loop.Done():
-		if err := loop.Err(); err != nil {
-			return fmt.Errorf("indexer: %w", err)
+	case <-events.Done():
+	case <-results.Done():
+	}
+	var errs []error
+	for _, l := range loops {
+		l.Stop()
+		<-l.Done()
+		if err := l.Err(); err != nil {
+			errs = append(errs, err)
 		}
-		return nil
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("indexer: %w", err)
+	}
+	return nil
+}
+
+// cleanup purges the tombstones older than the retention, at once and then
+// every CleanupInterval, until ctx ends. A failed purge is logged and
+// retried at the next tick.
+func (s *Service) cleanup(ctx context.Context, st store.Store, now func() time.Time) {
+	t := time.NewTicker(s.cfg.CleanupInterval)
+	defer t.Stop()
+	for {
+		start := time.Now()
+		n, err := st.PurgeTombstones(ctx, now().Add(-s.cfg.TombstoneRetention))
+		s.metrics.TombstonesPurged.Add(float64(n))
+		switch {
+		case err != nil && ctx.Err() != nil:
+			return
+		case err != nil:
+			s.metrics.CleanupRuns.WithLabelValues("error").Inc()
+			s.log.Warn("purging tombstones", zap.Int64("purged", n), zap.Error(err))
+		default:
+			s.metrics.CleanupRuns.WithLabelValues("ok").Inc()
+			if n > 0 {
+				s.log.Info("purged tombstones", zap.Int64("purged", n), zap.Duration("took", time.Since(start)))
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
 	}
 }
 
-// ensureConsumer creates the events stream when it does not exist (never
-// changing an existing one, which s3front owns) and ensures the durable
-// consumer.
-func (s *Service) ensureConsumer(ctx context.Context, b *bus.Bus) error {
-	if _, err := s.set.JetStream.Stream(ctx, bus.EventsStreamName); errors.Is(err, jetstream.ErrStreamNotFound) {
-		spec := bus.EventsStreamSpec()
-		if s.set.StreamReplicas > 0 {
-			spec.Replicas = s.set.StreamReplicas
+// ensureConsumers creates the events and status streams when they do not
+// exist (never changing an existing one: s3front and the replicator own
+// them) and ensures the durable consumers.
+func (s *Service) ensureConsumers(ctx context.Context, b *bus.Bus) error {
+	for _, spec := range []bus.StreamSpec{bus.EventsStreamSpec(), status.StreamSpec(s.set.StreamReplicas)} {
+		if _, err := s.set.JetStream.Stream(ctx, spec.Name); errors.Is(err, jetstream.ErrStreamNotFound) {
+			if s.set.StreamReplicas > 0 {
+				spec.Replicas = s.set.StreamReplicas
+			}
+			if _, err := b.EnsureStream(ctx, spec); err != nil {
+				return fmt.Errorf("indexer: stream %s: %w", spec.Name, err)
+			}
+		} else if err != nil {
+			return fmt.Errorf("indexer: stream %s: %w", spec.Name, err)
 		}
-		if _, err := b.EnsureStream(ctx, spec); err != nil {
-			return fmt.Errorf("indexer: events stream: %w", err)
-		}
-	} else if err != nil {
-		return fmt.Errorf("indexer: events stream: %w", err)
 	}
-	_, err := b.EnsureConsumer(ctx, bus.ConsumerSpec{
+	pending := max(defaultMaxAckPends, 4*s.cfg.MaxBatchSize)
+	for _, spec := range []bus.ConsumerSpec{{
 		Stream:         bus.EventsStreamName,
 		Durable:        s.cfg.Durable,
 		Description:    "Sluice indexer: object events into the metadata index",
 		FilterSubjects: []string{bus.EventsSubjects},
 		AckWait:        s.cfg.AckWait,
-		MaxAckPending:  max(defaultMaxAckPends, 4*s.cfg.BatchSize),
-	})
-	if err != nil {
-		return fmt.Errorf("indexer: consumer: %w", err)
+		MaxAckPending:  pending,
+	}, {
+		Stream:         status.StreamName,
+		Durable:        s.cfg.StatusDurable,
+		Description:    "Sluice indexer: replication results into the metadata index",
+		FilterSubjects: []string{status.ReplicationPrefix + ">"},
+		AckWait:        s.cfg.AckWait,
+		MaxAckPending:  pending,
+		NoRedrive:      true, // SLUICE_STATUS does not capture sluice.redrive.>
+	}} {
+		if _, err := b.EnsureConsumer(ctx, spec); err != nil {
+			return fmt.Errorf("indexer: consumer %s: %w", spec.Durable, err)
+		}
 	}
 	return nil
 }
@@ -313,4 +405,18 @@ func (s *Service) handle(ctx context.Context, bat *batcher, m *bus.Message) erro
 		return err
 	}
 	return bat.submit(ctx, ev, rec.EventTime)
+}
+
+// handleStatus is the handler of replication results.
+func (s *Service) handleStatus(ctx context.Context, bat *batcher, m *bus.Message) error {
+	ev, at, err := decodeStatus(m)
+	switch {
+	case errors.Is(err, ErrUntracked):
+		s.metrics.EventsIndexed.WithLabelValues("ignored").Inc()
+		return nil
+	case err != nil:
+		s.metrics.EventsIndexed.WithLabelValues("invalid").Inc()
+		return err
+	}
+	return bat.submit(ctx, ev, at)
 }

@@ -22,16 +22,16 @@ import (
 	"github.com/sluice-io/sluice/services/config"
 )
 
-// history returns the records of a random history over a few keys, and the
-// index state it must end in.
-func history(t *testing.T, seed uint64, n int) ([]events.Record, []store.Record) {
+// history returns the messages of a random history over a few keys (object
+// events and replication results), and the index state it must end in.
+func history(t *testing.T, seed uint64, n int) ([]message, []store.Record) {
 	t.Helper()
 	h := storetest.History(rand.New(rand.NewPCG(seed, seed)), n)
-	recs := make([]events.Record, len(h))
+	msgs := make([]message, len(h))
 	for i, e := range h {
-		recs[i] = recordFor(e)
+		msgs[i] = messageFor(e)
 	}
-	return recs, storetest.Model(expected(t, recs))
+	return msgs, storetest.Model(expected(t, msgs))
 }
 
 // waitForIndex polls the store until it holds want.
@@ -76,14 +76,21 @@ func TestServiceIndexesEvents(t *testing.T) {
 	set, admin := e.settings(t)
 	r := start(t, testConfig("indexer-basic"), set)
 	recs, want := history(t, 1, 150)
-	for i, rec := range recs {
-		e.publish(t, eventID(i), rec)
+	results := 0
+	for i, m := range recs {
+		e.send(t, eventID(i), m)
+		if m.result != nil {
+			results++
+		}
+	}
+	if results == 0 {
+		t.Fatal("the history holds no replication result")
 	}
 	// Redeliveries under other ids (what an outbox crash between publish
 	// and delete can cause after the duplicate window) change nothing.
 	for i := 0; i < 30; i++ {
 		j := rand.IntN(len(recs))
-		e.publish(t, fmt.Sprintf("dup-%d", i), recs[j])
+		e.send(t, fmt.Sprintf("dup-%d", i), recs[j])
 	}
 	// Events the index ignores, and a message that is not an event.
 	test := events.Record{EventName: events.TestEvent, EventTime: time.Now(), S3: events.S3Entity{Bucket: events.BucketEntity{Name: "b1"}}}
@@ -166,7 +173,8 @@ func TestConfig(t *testing.T) {
 	if err := c.Validate(); err != nil {
 		t.Fatalf("defaults: %v", err)
 	}
-	if c.Durable != "indexer" || c.BatchSize != indexer.DefaultBatchSize || c.Store.Driver != "sqlite" {
+	if c.Durable != "indexer" || c.StatusDurable != "indexer-status" || c.BatchSize != indexer.DefaultBatchSize ||
+		c.Store.Driver != "sqlite" || c.TombstoneRetention != 24*time.Hour || c.CleanupInterval != time.Hour {
 		t.Fatalf("defaults: %+v", c)
 	}
 	for name, mut := range map[string]func(*indexer.Config){
@@ -177,6 +185,12 @@ func TestConfig(t *testing.T) {
 		"unknown driver":       func(c *indexer.Config) { c.Store.Driver = "mysql" },
 		"postgres without dsn": func(c *indexer.Config) { c.Store.Driver = "postgres" },
 		"sqlite with dsn":      func(c *indexer.Config) { c.Store.DSN = "postgres://x" },
+		"status durable":       func(c *indexer.Config) { c.StatusDurable = "a>b" },
+		"same durables":        func(c *indexer.Config) { c.StatusDurable = c.Durable },
+		"burst below batch":    func(c *indexer.Config) { c.MaxBatchSize = c.BatchSize - 1 },
+		"burst too large":      func(c *indexer.Config) { c.MaxBatchSize = 1 << 20 },
+		"short retention":      func(c *indexer.Config) { c.TombstoneRetention = time.Minute },
+		"short cleanup":        func(c *indexer.Config) { c.CleanupInterval = time.Millisecond },
 	} {
 		c := indexer.Config{}
 		c.SetDefaults()
@@ -192,9 +206,11 @@ func TestConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = st.Close()
-	if _, err := sqlite.Open(context.Background(), sqlite.Config{Path: filepath.Join(dir, indexer.DefaultSQLitePath)}); err != nil {
+	st, err = sqlite.Open(context.Background(), sqlite.Config{Path: filepath.Join(dir, indexer.DefaultSQLitePath)})
+	if err != nil {
 		t.Fatal(err)
 	}
+	_ = st.Close()
 }
 
 // gate wraps a store: the first Apply holding at least min events reports
@@ -282,8 +298,8 @@ func TestKilledReplicaMidBatch(t *testing.T) {
 					close(victimStore.release)
 				}
 			})
-			for i, rec := range recs {
-				e.publish(t, eventID(i), rec)
+			for i, m := range recs {
+				e.send(t, eventID(i), m)
 			}
 			select {
 			case <-victimStore.started:

@@ -14,9 +14,10 @@
 //	pattern   := /regexp/flags | string (a regular expression)
 //
 // Fields are key, content-length, content-type, last-modified,
-// x-amz-meta-<name>, tags.<name>, replication-status, location (alias
-// x-amz-storage-class), version-id, is-delete-marker and, in catalog queries
-// only, bucket. A field may be written in backquotes (`tags.my key`), which
+// x-amz-meta-<name>, tags.<name>, replication-status (the object's overall
+// status), replication-status.<destination> (its status at one
+// destination), location (alias x-amz-storage-class), version-id,
+// is-delete-marker and, in catalog queries only, bucket. A field may be written in backquotes (`tags.my key`), which
 // allows any character but the backquote. Strings are in single or double
 // quotes with backslash escapes (\\ \" \' \/ \n \r \t \uXXXX). Numbers are
 // decimal (-12, 3.5, 1e6). Dates are RFC 3339 instants or YYYY-MM-DD (UTC
@@ -24,10 +25,10 @@
 // time, no backtracking); the flags i (case-insensitive), m and s are
 // allowed. LIKE matches when the expression matches anywhere in the value.
 //
-// A comparison on a metadata field or tag the object does not have is false,
-// whatever the operator: "x-amz-meta-color != "blue"" selects objects that
-// have a color other than blue; NOT (x-amz-meta-color = "blue") also selects
-// objects without a color.
+// A comparison on a metadata field, tag or destination the object does not
+// have is false, whatever the operator: "x-amz-meta-color != "blue""
+// selects objects that have a color other than blue; NOT
+// (x-amz-meta-color = "blue") also selects objects without a color.
 //
 // Parsing never panics and is bounded: MaxQueryLen, MaxDepth, MaxTerms and
 // the regular expression limits bound the work and the SQL a query produces.

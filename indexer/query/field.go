@@ -39,6 +39,12 @@ const (
 	// FieldBucket is the bucket name ("bucket"); only ParseCatalog accepts
 	// it.
 	FieldBucket
+	// FieldReplicationDest is the replication status of the object at one
+	// destination ("replication-status.<destination>": COMPLETED, FAILED,
+	// PENDING); Field.Name holds the destination location as written
+	// (location names are case-sensitive). Like a metadata field, a
+	// comparison on a destination the object has no status for is false.
+	FieldReplicationDest
 )
 
 // Prefixes of the named fields.
@@ -47,6 +53,9 @@ const (
 	MetaPrefix = "x-amz-meta-"
 	// TagPrefix starts a tag field.
 	TagPrefix = "tags."
+	// ReplicationDestPrefix starts the replication status of one
+	// destination.
+	ReplicationDestPrefix = "replication-status."
 )
 
 // ValueType is the type a field's values compare as.
@@ -145,14 +154,16 @@ func (f Field) String() string {
 		return MetaPrefix + f.Name
 	case FieldTag:
 		return TagPrefix + f.Name
+	case FieldReplicationDest:
+		return ReplicationDestPrefix + f.Name
 	default:
 		return canonicalNames[f.Kind]
 	}
 }
 
 // LookupField resolves a field name as written in a query (case-insensitive
-// except for tag keys). It reports false for an unknown name or an empty
-// metadata or tag name.
+// except for tag keys and destination names). It reports false for an
+// unknown name or an empty metadata, tag or destination name.
 func LookupField(name string) (Field, bool) {
 	lower := strings.ToLower(name)
 	if k, ok := fixedFields[lower]; ok {
@@ -163,6 +174,9 @@ func LookupField(name string) (Field, bool) {
 	}
 	if strings.HasPrefix(lower, TagPrefix) && len(name) > len(TagPrefix) {
 		return Field{Kind: FieldTag, Name: name[len(TagPrefix):]}, true
+	}
+	if strings.HasPrefix(lower, ReplicationDestPrefix) && len(name) > len(ReplicationDestPrefix) {
+		return Field{Kind: FieldReplicationDest, Name: name[len(ReplicationDestPrefix):]}, true
 	}
 	return Field{}, false
 }

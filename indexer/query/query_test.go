@@ -41,6 +41,9 @@ var validQueries = []struct {
 	{`tags.Team = "data"`, `tags.Team = "data"`},
 	{"`tags.my key` = \"v\"", "`tags.my key` = \"v\""},
 	{`replication-status = "COMPLETED"`, `replication-status = "COMPLETED"`},
+	{`replication-status.aws-east = "FAILED"`, `replication-status.aws-east = "FAILED"`},
+	{`Replication-Status.GCS_eu != "COMPLETED"`, `replication-status.GCS_eu != "COMPLETED"`},
+	{"`replication-status.a:b` LIKE /ED$/", "`replication-status.a:b` LIKE /ED$/"},
 	{`location = "aws-east"`, `location = "aws-east"`},
 	{`x-amz-storage-class = "GLACIER"`, `location = "GLACIER"`},
 	{`version-id = "null"`, `version-id = "null"`},
@@ -156,6 +159,20 @@ func TestLiteralConversions(t *testing.T) {
 	}
 }
 
+func TestReplicationDestField(t *testing.T) {
+	e, err := Parse(`replication-status.Aws-East = "FAILED"`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, ok := e.(*Compare)
+	if !ok || c.Field.Kind != FieldReplicationDest || c.Field.Name != "Aws-East" || c.Field.Type() != TypeString {
+		t.Fatalf("got %#v", e)
+	}
+	if f, ok := LookupField("replication-status"); !ok || f.Kind != FieldReplicationStatus {
+		t.Fatalf("replication-status = %v %v", f, ok)
+	}
+}
+
 func TestParseCatalogBucket(t *testing.T) {
 	if _, err := ParseCatalog(`bucket = "photos" AND key LIKE /x/`); err != nil {
 		t.Fatal(err)
@@ -183,6 +200,7 @@ var invalidQueries = []struct {
 	{`foo = "a"`, 0, "unknown field"},
 	{`x-amz-meta- = "a"`, 0, "unknown field"},
 	{`tags. = "a"`, 0, "unknown field"},
+	{`replication-status. = "a"`, 0, "unknown field"},
 	{`key = "abc`, 6, "unterminated string"},
 	{`key = "a\qb"`, 8, "unknown escape"},
 	{`key = "\u12"`, 7, `bad \u escape`},
@@ -285,6 +303,7 @@ func TestTypedFieldNames(t *testing.T) {
 		{"key", false, ""},
 		{"x-amz-meta-", false, ""},
 		{"bucket", false, ""},
+		{"replication-status.aws", false, ""},
 	} {
 		f, ok := ParseTypedField(tc.in)
 		if ok != tc.ok || (ok && f.String() != tc.want) {

@@ -11,7 +11,16 @@
 //     redeliveries are harmless, and applying a set of events in any order
 //     yields the same index.
 //   - A permanently removed version leaves a tombstone carrying the removal's
-//     sequencer, so a late, older event cannot bring it back.
+//     sequencer, so a late, older event cannot bring it back. PurgeTombstones
+//     drops tombstones once they are older than any event that could still
+//     be in flight for their version (the service keeps them a retention
+//     period, 24 hours by default).
+//   - An update that arrives before its version's creation is kept aside
+//     (the creation, when it comes, takes it into account), but a version
+//     known only from updates is never a search result.
+//   - Replication status is kept per destination, each destination ordered
+//     by the events that set it; the overall status is derived from them
+//     (ReplicationOverall).
 //   - The latest version of a key is the live version created last (by the
 //     sequencer of its creation, then last-modified time, then version id).
 //   - One Apply call is one transaction: all of it is visible, or none.
@@ -79,6 +88,12 @@ const (
 	OpDeleteMarker
 	// OpRemove: the version was permanently removed.
 	OpRemove
+	// OpReplication: replication results. Replication maps destinations
+	// to the version's status there; nothing else is read. The Sequencer
+	// is that of the object event the results report on: a result orders
+	// after every event with its sequencer (whatever the clocks of the
+	// hosts involved), and results with one sequencer order by Time.
+	OpReplication
 )
 
 // String names the operation.
@@ -92,6 +107,8 @@ func (o Op) String() string {
 		return "delete-marker"
 	case OpRemove:
 		return "remove"
+	case OpReplication:
+		return "replication"
 	}
 	return fmt.Sprintf("Op(%d)", int(o))
 }
@@ -105,8 +122,12 @@ const (
 	SetMetadata                       // UserMetadata
 	SetContentType                    // ContentType
 	SetLocation                       // Location
-	SetReplication                    // ReplicationStatus and Replication
-	SetSize                           // Size and ETag
+	// SetReplication: ReplicationStatus, when not empty, replaces the
+	// object's own status, and each entry of Replication replaces that
+	// destination's status; destinations the event does not name keep
+	// theirs.
+	SetReplication
+	SetSize // Size and ETag
 	// SetAll is every field: an update carrying the version's full state
 	// (except its last-modified time).
 	SetAll = SetTags | SetMetadata | SetContentType | SetLocation | SetReplication | SetSize
@@ -131,14 +152,51 @@ type Event struct {
 	// feed).
 	Source string
 
-	Size              int64
-	ETag              string
-	ContentType       string
-	Location          string
-	UserMetadata      map[string]string // lower-case names, without x-amz-meta-
-	Tags              map[string]string
+	Size         int64
+	ETag         string
+	ContentType  string
+	Location     string
+	UserMetadata map[string]string // lower-case names, without x-amz-meta-
+	Tags         map[string]string
+	// ReplicationStatus is the object's own replication status, as its
+	// source reports it (x-amz-replication-status: PENDING, REPLICA...).
 	ReplicationStatus string
-	Replication       map[string]string // destination → status
+	// Replication maps a destination location to the object's status
+	// there (COMPLETED, FAILED, PENDING). Each destination is ordered on
+	// its own: an entry changes a destination's status only when the
+	// event is newer than the one that last set it (for a put, the
+	// destinations it does not name and that no newer event set are
+	// dropped: they described older content).
+	Replication map[string]string
+}
+
+// Replication statuses, as in x-amz-replication-status.
+const (
+	ReplicationPending   = "PENDING"
+	ReplicationCompleted = "COMPLETED"
+	ReplicationFailed    = "FAILED"
+)
+
+// ReplicationOverall is the overall replication status of a version whose
+// own status is base and whose per-destination statuses are dest: base when
+// dest is empty; else FAILED when any destination failed, COMPLETED when
+// every destination completed, PENDING otherwise. It is the rule s3front
+// applies to x-amz-replication-status (see events/replication/status).
+func ReplicationOverall(base string, dest map[string]string) string {
+	if len(dest) == 0 {
+		return base
+	}
+	all := true
+	for _, st := range dest {
+		if st == ReplicationFailed {
+			return ReplicationFailed
+		}
+		all = all && st == ReplicationCompleted
+	}
+	if all {
+		return ReplicationCompleted
+	}
+	return ReplicationPending
 }
 
 // Validate checks that e can be indexed. It returns an error wrapping
@@ -152,6 +210,10 @@ func (e *Event) Validate() error {
 	case OpUpdate:
 		if e.Set&SetAll == 0 || e.Set&^SetAll != 0 {
 			return bad("update without fields or with unknown ones")
+		}
+	case OpReplication:
+		if len(e.Replication) == 0 {
+			return bad("replication results without a destination")
 		}
 	default:
 		return bad("unknown op %d", int(e.Op))
@@ -219,22 +281,25 @@ func checkText(s string, max int) error {
 
 // Record is the indexed state of one object version.
 type Record struct {
-	Bucket            string            `json:"bucket"`
-	Key               string            `json:"key"`
-	VersionID         string            `json:"versionId"`
-	IsLatest          bool              `json:"isLatest"`
-	IsDeleteMarker    bool              `json:"isDeleteMarker"`
-	Size              int64             `json:"size"`
-	ETag              string            `json:"etag,omitempty"`
-	ContentType       string            `json:"contentType,omitempty"`
-	LastModified      time.Time         `json:"lastModified"`
-	Location          string            `json:"location,omitempty"`
-	UserMetadata      map[string]string `json:"userMetadata,omitempty"`
-	Tags              map[string]string `json:"tags,omitempty"`
-	ReplicationStatus string            `json:"replicationStatus,omitempty"`
-	Replication       map[string]string `json:"replication,omitempty"`
-	Source            string            `json:"source,omitempty"`
-	Sequencer         string            `json:"sequencer,omitempty"`
+	Bucket         string            `json:"bucket"`
+	Key            string            `json:"key"`
+	VersionID      string            `json:"versionId"`
+	IsLatest       bool              `json:"isLatest"`
+	IsDeleteMarker bool              `json:"isDeleteMarker"`
+	Size           int64             `json:"size"`
+	ETag           string            `json:"etag,omitempty"`
+	ContentType    string            `json:"contentType,omitempty"`
+	LastModified   time.Time         `json:"lastModified"`
+	Location       string            `json:"location,omitempty"`
+	UserMetadata   map[string]string `json:"userMetadata,omitempty"`
+	Tags           map[string]string `json:"tags,omitempty"`
+	// ReplicationStatus is the overall status (ReplicationOverall of the
+	// object's own status and Replication).
+	ReplicationStatus string `json:"replicationStatus,omitempty"`
+	// Replication is the status per destination.
+	Replication map[string]string `json:"replication,omitempty"`
+	Source      string            `json:"source,omitempty"`
+	Sequencer   string            `json:"sequencer,omitempty"`
 }
 
 // Cursor is a position in the (bucket, key, version id) order of search
@@ -405,6 +470,15 @@ type Store interface {
 	// ResetBucket removes every record and tombstone of bucket (before a
 	// rebuild). Declared types stay.
 	ResetBucket(ctx context.Context, bucket string) error
+	// PurgeTombstones removes the tombstones of removed versions, and the
+	// versions known only from updates, that were last written before
+	// before (by the store's clock), in several short transactions. Live
+	// versions and delete markers are never removed, nor is a tombstone
+	// written again since before (a re-created null version removed
+	// anew). It returns how many it removed, with ErrClosed, a context
+	// error or a database error; what it removed before an error stays
+	// removed.
+	PurgeTombstones(ctx context.Context, before time.Time) (int64, error)
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
 	// Close releases the database. Calls after Close return ErrClosed.

@@ -24,6 +24,22 @@ func BenchmarkApply(b *testing.B) {
 	storetest.BenchApply(b, s, 500)
 }
 
+// BenchmarkApplyAtSize measures ingest once the index holds
+// SLUICE_INDEX_BENCH_OBJECTS objects (100000 by default), with batches of
+// 500 (the service's default) and 2000 new objects per transaction. It
+// reports events/s at that size and the rate of the fill (batches of 2000)
+// as fill-events/s.
+//
+//	SLUICE_INDEX_BENCH_OBJECTS=1000000 go test -run XXX -bench BenchmarkApplyAtSize -benchtime 100x -timeout 30m ./store/sqlite/
+func BenchmarkApplyAtSize(b *testing.B) {
+	s, err := sqlite.Open(context.Background(), sqlite.Config{Path: filepath.Join(b.TempDir(), "index.db")})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	storetest.BenchApplyAt(b, s, storetest.BenchObjects(b, 100000), 500, 2000)
+}
+
 // BenchmarkQuery measures search latency (first page of 100 in one
 // bucket) on an index of SLUICE_INDEX_BENCH_OBJECTS objects (100000 by
 // default), and reports p50 and p99 in milliseconds. The index is built

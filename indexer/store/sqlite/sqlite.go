@@ -4,6 +4,16 @@
 // share the file; searches use a separate read pool and see consistent
 // snapshots. LIKE evaluates Go regular expressions (RE2) through a
 // registered SQL function.
+//
+// Durability: synchronous=NORMAL. A commit is in the WAL (in the operating
+// system's cache) when Apply returns, so a crash of the process loses
+// nothing acknowledged; the WAL is fsynced when it is checkpointed, so a
+// crash of the machine (power loss) can lose the last commits before the
+// checkpoint, though never the file's consistency. The indexer acks events
+// once Apply returned, so those events would not come again: the index is
+// derived data, and `sluice index rebuild` restores it from the source of
+// truth. In exchange, a batch costs no fsync. The WAL is copied into the
+// database in the background (see checkpointer).
 package sqlite
 
 import (
@@ -38,6 +48,9 @@ type Config struct {
 	// BusyTimeout bounds waits for locks held by other processes; 10s when
 	// zero.
 	BusyTimeout time.Duration
+	// Now is the clock tombstone ages are measured with; time.Now when
+	// nil.
+	Now func() time.Time
 }
 
 // regexpFunc is the SQL function LIKE compiles to: regexpFunc(pattern, value).
@@ -104,6 +117,10 @@ func b2i(b bool) int64 {
 	return 0
 }
 
+// schema is the current layout (sqlstore.SchemaVersion). Attributes are
+// keyed by value: the key serves equality, ranges and prefixes on a
+// field's values, and is the only index an attribute row costs besides the
+// typed ones, which hold only values with a numeric or date reading.
 var schema = []string{
 	`CREATE TABLE IF NOT EXISTS versions (
 		id INTEGER PRIMARY KEY,
@@ -123,23 +140,16 @@ var schema = []string{
 		seq TEXT NOT NULL DEFAULT '',
 		seq_key TEXT NOT NULL DEFAULT '',
 		life TEXT NOT NULL DEFAULT '',
-		overrides TEXT NOT NULL DEFAULT ''
+		overrides TEXT NOT NULL DEFAULT '',
+		maps TEXT NOT NULL DEFAULT '',
+		applied_at INTEGER NOT NULL DEFAULT 0
 	)`,
 	`CREATE UNIQUE INDEX IF NOT EXISTS versions_key ON versions (bucket, key, version_id)`,
 	`CREATE INDEX IF NOT EXISTS versions_size ON versions (bucket, size)`,
 	`CREATE INDEX IF NOT EXISTS versions_last_modified ON versions (bucket, last_modified)`,
 	`CREATE INDEX IF NOT EXISTS versions_content_type ON versions (bucket, content_type)`,
-	`CREATE TABLE IF NOT EXISTS attrs (
-		vid INTEGER NOT NULL,
-		kind INTEGER NOT NULL,
-		name TEXT NOT NULL,
-		value TEXT NOT NULL,
-		num REAL,
-		tm INTEGER,
-		bucket TEXT NOT NULL,
-		PRIMARY KEY (vid, kind, name)
-	) WITHOUT ROWID`,
-	`CREATE INDEX IF NOT EXISTS attrs_value ON attrs (bucket, kind, name, value)`,
+	`CREATE INDEX IF NOT EXISTS versions_dead ON versions (applied_at) WHERE (removed <> 0 OR life = '')`,
+	attrsTable,
 	`CREATE INDEX IF NOT EXISTS attrs_num ON attrs (bucket, kind, name, num) WHERE num IS NOT NULL`,
 	`CREATE INDEX IF NOT EXISTS attrs_tm ON attrs (bucket, kind, name, tm) WHERE tm IS NOT NULL`,
 	`CREATE TABLE IF NOT EXISTS buckets (bucket TEXT PRIMARY KEY) WITHOUT ROWID`,
@@ -151,18 +161,75 @@ var schema = []string{
 	)`,
 }
 
+const attrsTable = `CREATE TABLE IF NOT EXISTS attrs (
+		bucket TEXT NOT NULL,
+		kind INTEGER NOT NULL,
+		name TEXT NOT NULL,
+		value TEXT NOT NULL,
+		vid INTEGER NOT NULL,
+		num REAL,
+		tm INTEGER,
+		PRIMARY KEY (bucket, kind, name, value, vid)
+	) WITHOUT ROWID`
+
+// layout counts the versions table and its maps column (see
+// sqlstore.Dialect.Layout).
+const layout = `SELECT (SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'versions'),
+	(SELECT count(*) FROM pragma_table_info('versions') WHERE name = 'maps')`
+
+// migrateV1 upgrades a version 1 index: the maps documents are built from
+// the attributes, the overall replication status is derived from the
+// destinations, and the attributes are re-keyed by value.
+var migrateV1 = []string{
+	`ALTER TABLE versions ADD COLUMN maps TEXT NOT NULL DEFAULT ''`,
+	`ALTER TABLE versions ADD COLUMN applied_at INTEGER NOT NULL DEFAULT 0`,
+	`UPDATE versions SET maps = m.doc FROM (
+		SELECT vid, json_group_object(k, json(o)) AS doc FROM (
+			SELECT vid, CASE kind WHEN 1 THEN 'm' WHEN 2 THEN 't' ELSE 'r' END AS k, json_group_object(name, value) AS o
+			FROM attrs GROUP BY vid, kind) GROUP BY vid) AS m
+		WHERE versions.id = m.vid`,
+	`UPDATE versions SET maps = json_set(CASE maps WHEN '' THEN '{}' ELSE maps END, '$.rb', replication_status)
+		WHERE replication_status <> ''`,
+	migrateV1Overall,
+	`ALTER TABLE attrs RENAME TO attrs_v1`,
+	`DROP INDEX IF EXISTS attrs_value`,
+	`DROP INDEX IF EXISTS attrs_num`,
+	`DROP INDEX IF EXISTS attrs_tm`,
+	attrsTable,
+	`INSERT INTO attrs (bucket, kind, name, value, vid, num, tm) SELECT bucket, kind, name, value, vid, num, tm FROM attrs_v1`,
+	`DROP TABLE attrs_v1`,
+}
+
+// migrateV1Overall derives the overall replication status of the versions
+// that have destinations (store.ReplicationOverall), from version 1
+// attributes (keyed by version).
+const migrateV1Overall = `UPDATE versions SET replication_status = CASE
+		WHEN EXISTS (SELECT 1 FROM attrs a WHERE a.vid = versions.id AND a.kind = 3 AND a.value = 'FAILED') THEN 'FAILED'
+		WHEN NOT EXISTS (SELECT 1 FROM attrs a WHERE a.vid = versions.id AND a.kind = 3 AND a.value <> 'COMPLETED') THEN 'COMPLETED'
+		ELSE 'PENDING' END
+	WHERE id IN (SELECT vid FROM attrs WHERE kind = 3)`
+
 // Open opens (creating if needed) the index database at cfg.Path. It returns
 // an error wrapping ErrInvalidConfig for a bad Config, or the database's
 // error. The store must be closed.
 func Open(ctx context.Context, cfg Config) (store.Store, error) {
+	s, _, err := open(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// open is Open, also returning the store's checkpointer.
+func open(ctx context.Context, cfg Config) (*sqlstore.Store, *checkpointer, error) {
 	if cfg.Path == "" {
-		return nil, fmt.Errorf("%w: empty path", ErrInvalidConfig)
+		return nil, nil, fmt.Errorf("%w: empty path", ErrInvalidConfig)
 	}
 	if strings.ContainsAny(cfg.Path, "?#") {
-		return nil, fmt.Errorf("%w: path %q must not contain '?' or '#'", ErrInvalidConfig, cfg.Path)
+		return nil, nil, fmt.Errorf("%w: path %q must not contain '?' or '#'", ErrInvalidConfig, cfg.Path)
 	}
 	if err := registerOnce(); err != nil {
-		return nil, fmt.Errorf("sqlite: register %s: %w", regexpFunc, err)
+		return nil, nil, fmt.Errorf("sqlite: register %s: %w", regexpFunc, err)
 	}
 	if cfg.ReadConns <= 0 {
 		cfg.ReadConns = 4
@@ -181,9 +248,12 @@ func Open(ctx context.Context, cfg Config) (store.Store, error) {
 		wq[k] = append([]string(nil), v...)
 	}
 	wq.Set("_txlock", "immediate")
+	wq.Add("_pragma", fmt.Sprintf("wal_autocheckpoint(%d)", backstopPages))
+	wq.Add("_pragma", "cache_size(-262144)")          // 256 MiB: the index pages ingest touches stay cached
+	wq.Add("_pragma", "journal_size_limit(67108864)") // a WAL started over is cut back to 64 MiB
 	writer, err := sql.Open("sqlite", "file:"+cfg.Path+"?"+wq.Encode())
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: open writer: %w", err)
+		return nil, nil, fmt.Errorf("sqlite: open writer: %w", err)
 	}
 	writer.SetMaxOpenConns(1)
 	writer.SetMaxIdleConns(1)
@@ -191,7 +261,7 @@ func Open(ctx context.Context, cfg Config) (store.Store, error) {
 	writer.SetConnMaxIdleTime(0)
 	if err := writer.PingContext(ctx); err != nil {
 		_ = writer.Close()
-		return nil, fmt.Errorf("sqlite: open %s: %w", cfg.Path, err)
+		return nil, nil, fmt.Errorf("sqlite: open %s: %w", cfg.Path, err)
 	}
 	rq := url.Values{}
 	for k, v := range q {
@@ -201,11 +271,26 @@ func Open(ctx context.Context, cfg Config) (store.Store, error) {
 	reader, err := sql.Open("sqlite", "file:"+cfg.Path+"?"+rq.Encode())
 	if err != nil {
 		_ = writer.Close()
-		return nil, fmt.Errorf("sqlite: open reader: %w", err)
+		return nil, nil, fmt.Errorf("sqlite: open reader: %w", err)
 	}
 	reader.SetMaxOpenConns(cfg.ReadConns)
 	reader.SetMaxIdleConns(cfg.ReadConns)
-	closeBoth := func() error { return errors.Join(reader.Close(), writer.Close()) }
+	cq := url.Values{}
+	cq.Add("_pragma", "busy_timeout(5000)")
+	ckdb, err := sql.Open("sqlite", "file:"+cfg.Path+"?"+cq.Encode())
+	if err != nil {
+		_ = errors.Join(reader.Close(), writer.Close())
+		return nil, nil, fmt.Errorf("sqlite: open checkpointer: %w", err)
+	}
+	ckdb.SetMaxOpenConns(1)
+	ckdb.SetMaxIdleConns(1)
+	ckdb.SetConnMaxLifetime(0)
+	ckdb.SetConnMaxIdleTime(0)
+	ck := newCheckpointer(ckdb)
+	closeBoth := func() error {
+		ck.close()
+		return errors.Join(ckdb.Close(), reader.Close(), writer.Close())
+	}
 	d := sqlstore.Dialect{
 		Name:         "sqlite",
 		RegexpCond:   func(col string) string { return regexpFunc + "(?, " + col + ")" },
@@ -213,12 +298,16 @@ func Open(ctx context.Context, cfg Config) (store.Store, error) {
 		MaxParams:    32766,
 		Probe:        true,
 		KeyOrderHint: " INDEXED BY versions_key",
+		Insert:       "INSERT OR FAIL",
+		Committed:    ck.committed,
 		Schema:       schema,
+		Layout:       layout,
+		MigrateV1:    migrateV1,
 	}
-	s, err := sqlstore.New(ctx, d, writer, reader, closeBoth)
+	s, err := sqlstore.New(ctx, d, writer, reader, cfg.Now, closeBoth)
 	if err != nil {
 		_ = closeBoth()
-		return nil, err
+		return nil, nil, err
 	}
-	return s, nil
+	return s, ck, nil
 }

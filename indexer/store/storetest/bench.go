@@ -6,6 +6,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
@@ -63,12 +64,59 @@ func BenchApply(b *testing.B, s store.Store, batch int) {
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "events/s")
 }
 
+// BenchApplyAt measures ingest into s once it holds n objects: it loads
+// n benchmark objects (untimed, FillBench, reported as fill-events/s), then
+// runs one sub-benchmark per batch size, each timing b.N batches of that
+// many new objects per Apply and reporting events/s. Each sub-benchmark
+// adds its objects to the index, so later ones run on a slightly larger
+// one.
+func BenchApplyAt(b *testing.B, s store.Store, n int, batches ...int) {
+	rate := FillBench(b, s, n)
+	b.Logf("filled %d objects at %.0f events/s (batches of %d)", n, rate, fillBatch)
+	next := n
+	for _, batch := range batches {
+		b.Run(fmt.Sprintf("batch-%d", batch), func(b *testing.B) {
+			evs := make([]store.Event, batch)
+			first := next
+			cpu0 := processCPU()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				for j := range evs {
+					evs[j] = BenchEvent(next)
+					next++
+				}
+				if _, err := s.Apply(context.Background(), evs); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(next-first)/b.Elapsed().Seconds(), "events/s")
+			// CPU time per event is steadier than the rate on a shared
+			// machine.
+			b.ReportMetric(float64((processCPU()-cpu0).Microseconds())/float64(next-first), "cpu-µs/event")
+			b.ReportMetric(rate, "fill-events/s")
+		})
+	}
+}
+
+// processCPU returns the user and system CPU time the process has used.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// fillBatch is the batch size of FillBench.
+const fillBatch = 2000
+
 // FillBench loads n benchmark objects into s (batches of 2000) and
 // declares x-amz-meta-year an int in every bucket. It returns the ingest
 // rate in events/s.
 func FillBench(b *testing.B, s store.Store, n int) float64 {
 	start := time.Now()
-	const batch = 2000
+	const batch = fillBatch
 	evs := make([]store.Event, 0, batch)
 	for i := 0; i < n; i++ {
 		evs = append(evs, BenchEvent(i))

@@ -67,6 +67,9 @@ func textValue(f query.Field, r store.Record) (string, bool) {
 	case query.FieldTag:
 		v, ok := r.Tags[f.Name]
 		return v, ok
+	case query.FieldReplicationDest:
+		v, ok := r.Replication[f.Name]
+		return v, ok
 	}
 	return "", false
 }
@@ -111,6 +114,9 @@ func matchCompare(x *query.Compare, r store.Record, types Types) bool {
 	case query.FieldIsDeleteMarker:
 		b, _ := lit.Bool()
 		return holds(x.Op, cmp(b2i(r.IsDeleteMarker), b2i(b)))
+	case query.FieldReplicationDest:
+		v, ok := textValue(f, r)
+		return ok && holds(x.Op, strings.Compare(v, lit.Text))
 	case query.FieldMeta, query.FieldTag:
 		v, ok := textValue(f, r)
 		if !ok {

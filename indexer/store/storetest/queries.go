@@ -72,6 +72,14 @@ func Dataset() []store.Event {
 			if rng.IntN(5) == 0 {
 				e.Tags["my key"] = "spaced value"
 			}
+			if rng.IntN(2) == 0 {
+				e.Replication = map[string]string{}
+				for _, d := range []string{"aws-east", "gcs-eu"} {
+					if rng.IntN(3) > 0 {
+						e.Replication[d] = []string{"PENDING", "COMPLETED", "FAILED"}[rng.IntN(3)]
+					}
+				}
+			}
 			out = append(out, e)
 			// Some keys get a newer version or a delete marker.
 			switch rng.IntN(8) {
@@ -116,6 +124,10 @@ var Queries = []string{
 	`tags.Team = "data"`, `tags.team = "data"`, `tags.Team LIKE /^data$/i`, "`tags.my key` = \"spaced value\"", `tags.due > 2024-03-01`,
 	`tags.due <= "2024-01-15"`, `tags.due = 2024-01-15`, `tags.due < "2024-05-31T23:00:00Z"`,
 	`replication-status = "COMPLETED"`, `replication-status != ""`, `replication-status LIKE /ED$/`, `replication-status < "F"`,
+	`replication-status.aws-east = "COMPLETED"`, `replication-status.aws-east != "COMPLETED"`, `replication-status.gcs-eu LIKE /ED$/`,
+	`replication-status.gcs-eu < "FAILED"`, `replication-status.gcs-eu >= "FAILED"`, `replication-status.nowhere = "FAILED"`,
+	`NOT replication-status.aws-east = "PENDING"`, `replication-status = "FAILED" AND replication-status.aws-east != "FAILED"`,
+	`replication-status.aws-east = "PENDING" AND replication-status.gcs-eu = "PENDING"`, "`replication-status.aws-east` LIKE /^P/i",
 	`location = "aws-east"`, `x-amz-storage-class = "gcs-eu"`, `location != "local"`, `location LIKE /-/`,
 	`version-id = "v001"`, `version-id > "v050"`, `version-id LIKE /0$/`,
 	`is-delete-marker = true`, `is-delete-marker = false`, `is-delete-marker != true`, `is-delete-marker = "TRUE"`,

@@ -49,6 +49,9 @@ func Run(t *testing.T, open Opener) {
 		{"Pagination", testPagination},
 		{"Aggregate", testAggregate},
 		{"ResetBucket", testReset},
+		{"ReplicationPerDestination", testReplication},
+		{"UpdateOnlyVersionsHidden", testUpdateOnly},
+		{"PurgeTombstones", testPurge},
 		{"InvalidEvents", testInvalid},
 		{"Closed", testClosed},
 	}
@@ -353,10 +356,16 @@ func History(rng *rand.Rand, n int) []store.Event {
 		case r < 6 && len(content) > 0:
 			v := content[rng.IntN(len(content))]
 			e.Op, e.VersionID = store.OpUpdate, v.id
-			e.Set = store.SetTags | store.SetReplication
-			e.Tags = map[string]string{"t": fmt.Sprint(i)}
-			e.ReplicationStatus = []string{"PENDING", "COMPLETED"}[rng.IntN(2)]
-			e.Replication = map[string]string{"dst": e.ReplicationStatus}
+			if rng.IntN(2) == 0 {
+				e.Set = store.SetTags | store.SetReplication
+				e.Tags = map[string]string{"t": fmt.Sprint(i)}
+				e.ReplicationStatus = []string{"PENDING", "COMPLETED"}[rng.IntN(2)]
+				e.Replication = map[string]string{"dst": e.ReplicationStatus}
+			} else {
+				// One destination's result, as the replicator reports it.
+				e.Op = store.OpReplication
+				e.Replication = map[string]string{[]string{"dst", "aws"}[rng.IntN(2)]: []string{"COMPLETED", "FAILED"}[rng.IntN(2)]}
+			}
 		case r < 8 && r >= 6:
 			e.Op = store.OpDeleteMarker
 			e.VersionID = fmt.Sprintf("dm%04d", i)
@@ -390,6 +399,7 @@ func Model(history []store.Event) []store.Record {
 	type state struct {
 		rec        store.Record
 		createdSeq string
+		base       string // the object's own replication status
 	}
 	m := map[[3]string]*state{}
 	for _, e := range history {
@@ -406,13 +416,19 @@ func Model(history []store.Event) []store.Record {
 			} else {
 				r.Size, r.ETag, r.ContentType, r.Location = e.Size, e.ETag, e.ContentType, e.Location
 				r.UserMetadata, r.Tags = maps.Clone(e.UserMetadata), maps.Clone(e.Tags)
-				r.ReplicationStatus, r.Replication = e.ReplicationStatus, maps.Clone(e.Replication)
+				r.Replication = maps.Clone(e.Replication)
 			}
-			m[k] = &state{rec: r, createdSeq: e.Sequencer}
-		case store.OpUpdate:
+			m[k] = &state{rec: r, createdSeq: e.Sequencer, base: e.ReplicationStatus}
+			if e.Op == store.OpDeleteMarker {
+				m[k].base = ""
+			}
+		case store.OpUpdate, store.OpReplication:
 			st := m[k]
 			if st == nil {
 				continue
+			}
+			if e.Op == store.OpReplication {
+				e.Set = store.SetReplication
 			}
 			if e.Set&store.SetTags != 0 {
 				st.rec.Tags = maps.Clone(e.Tags)
@@ -421,7 +437,15 @@ func Model(history []store.Event) []store.Record {
 				st.rec.UserMetadata = maps.Clone(e.UserMetadata)
 			}
 			if e.Set&store.SetReplication != 0 {
-				st.rec.ReplicationStatus, st.rec.Replication = e.ReplicationStatus, maps.Clone(e.Replication)
+				if e.ReplicationStatus != "" {
+					st.base = e.ReplicationStatus
+				}
+				for d, v := range e.Replication {
+					if st.rec.Replication == nil {
+						st.rec.Replication = map[string]string{}
+					}
+					st.rec.Replication[d] = v
+				}
 			}
 			if e.Set&store.SetLocation != 0 {
 				st.rec.Location = e.Location
@@ -447,6 +471,7 @@ func Model(history []store.Event) []store.Record {
 	var out []store.Record
 	for _, st := range m {
 		r := st.rec
+		r.ReplicationStatus = store.ReplicationOverall(st.base, r.Replication)
 		r.IsLatest = best[[2]string{r.Bucket, r.Key}] == st
 		out = append(out, r)
 	}
@@ -563,6 +588,7 @@ func testInvalid(t *testing.T, open Opener) {
 		"empty meta name":   func(e *store.Event) { e.UserMetadata = map[string]string{"": "v"} },
 		"bad tag value":     func(e *store.Event) { e.Tags = map[string]string{"t": "\xc3"} },
 		"update no fields":  func(e *store.Event) { e.Op = store.OpUpdate },
+		"empty results":     func(e *store.Event) { e.Op, e.Replication = store.OpReplication, nil },
 		"non-hex sequencer": func(e *store.Event) { e.Sequencer = "00;A=1" },
 		"long sequencer":    func(e *store.Event) { e.Sequencer = strings.Repeat("F", 33) },
 	} {
@@ -609,5 +635,8 @@ func testClosed(t *testing.T, open Opener) {
 	}
 	if _, err := s.Search(context.Background(), store.SearchInput{}); !errors.Is(err, store.ErrClosed) {
 		t.Fatalf("Search after Close: %v", err)
+	}
+	if _, err := s.PurgeTombstones(context.Background(), time.Now()); !errors.Is(err, store.ErrClosed) {
+		t.Fatalf("PurgeTombstones after Close: %v", err)
 	}
 }

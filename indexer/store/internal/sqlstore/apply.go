@@ -28,7 +28,7 @@ const (
 	gLoc   = 'l' // location
 	gMeta  = 'm' // user metadata
 	gTags  = 't' // tags
-	gRepl  = 'r' // replication status and destinations
+	gRepl  = 'r' // the object's own replication status (destinations order one by one)
 )
 
 var groupOrder = []byte{gSize, gCtype, gLoc, gMeta, gTags, gRepl}
@@ -47,6 +47,8 @@ var groupFields = map[byte]store.Fields{
 // records that update's key in overrides; every other group was set by the
 // existence event. An event changes a group only when its key is greater
 // than the group's, so the outcome does not depend on arrival order.
+// Replication destinations are ordered the same way, each on its own: an
+// entry records the key of the event that set it.
 type row struct {
 	id        int64 // 0: not in the database yet
 	bucket    string
@@ -60,17 +62,38 @@ type row struct {
 	ctype     string
 	lm        int64 // µs since the epoch
 	location  string
-	repl      string
 	source    string
 	seq       string // sequencer of the newest event reflected
 	seqKey    string // its order key
 	life      string
 	overrides map[byte]string
 
-	meta, tags, dest map[string]string // new values of the dirty kinds
+	meta, tags map[string]string
+	base       string               // the object's own replication status
+	dest       map[string]destEntry // replication status per destination
 
-	dirty                           bool
-	metaDirty, tagsDirty, destDirty bool
+	// The attributes as loaded, to write only what changed.
+	loaded [3]map[string]string // by kind - 1
+
+	dirty bool
+}
+
+// destEntry is the replication status of a version at one destination.
+type destEntry struct {
+	status string
+	key    string // order key of the event that set it
+}
+
+// attrMaps returns the row's current attributes by kind - 1.
+func (r *row) attrMaps() [3]map[string]string {
+	var dest map[string]string
+	if len(r.dest) > 0 {
+		dest = make(map[string]string, len(r.dest))
+		for d, e := range r.dest {
+			dest[d] = e.status
+		}
+	}
+	return [3]map[string]string{r.meta, r.tags, dest}
 }
 
 // seqWidth is the width sequencers are padded to in order keys; wider ones
@@ -78,15 +101,21 @@ type row struct {
 const seqWidth = 32
 
 // orderKey is an event's position in the order of its version's events:
-// the sequencer by value (upper case, left-padded with zeros), then the
-// event time. Comparing keys as strings compares events.
+// the sequencer by value (upper case, left-padded with zeros), then, for
+// replication results, "~" (which sorts after every hexadecimal digit: a
+// result follows the object event it reports on), then the event time.
+// Comparing keys as strings compares events.
 func orderKey(e *store.Event) string {
 	s := strings.ToUpper(e.Sequencer)
 	if n := seqWidth - len(s); n > 0 {
 		s = strings.Repeat("0", n) + s
 	}
+	mark := ""
+	if e.Op == store.OpReplication {
+		mark = "~"
+	}
 	// µs since the epoch, offset to be non-negative, as 16 hex digits.
-	return fmt.Sprintf("%s/%016X", s, uint64(e.Time.UnixMicro())+1<<62)
+	return fmt.Sprintf("%s/%s%016X", s, mark, uint64(e.Time.UnixMicro())+1<<62)
 }
 
 func (r *row) groupKey(g byte) string {
@@ -126,22 +155,28 @@ func decodeOverrides(s string) map[byte]string {
 const (
 	qUpdateVersion = `UPDATE versions SET removed = ?, is_latest = ?, is_delete_marker = ?, size = ?, etag = ?,
 		content_type = ?, last_modified = ?, location = ?, replication_status = ?, source = ?,
-		seq = ?, seq_key = ?, life = ?, overrides = ? WHERE id = ?`
-	qDeleteAttrs = `DELETE FROM attrs WHERE vid = ? AND kind = ?`
+		seq = ?, seq_key = ?, life = ?, overrides = ?, maps = ?, applied_at = ? WHERE id = ?`
+	qDeleteAttr = `DELETE FROM attrs WHERE bucket = ? AND kind = ? AND name = ? AND value = ? AND vid = ?`
 )
 
 // loadRowsQuery loads the rows of n keys of one bucket.
 func loadRowsQuery(n int) string {
 	return `SELECT id, key, version_id, removed, is_latest, is_delete_marker, size, etag, content_type,
-		last_modified, location, replication_status, source, seq, seq_key, life, overrides
+		last_modified, location, source, seq, seq_key, life, overrides, maps
 		FROM versions WHERE bucket = ? AND key IN (` + placeholders(n) + `)`
 }
 
+// versionCols is the number of columns versionInsert writes per row.
+const versionCols = 19
+
 // versionInsert inserts n version rows and returns their ids.
-func versionInsert(n int) string {
-	return `INSERT INTO versions (bucket, key, version_id, removed, is_latest, is_delete_marker, size, etag,
-		content_type, last_modified, location, replication_status, source, seq, seq_key, life, overrides) VALUES ` +
-		strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?), ", n), ", ") +
+func (s *Store) versionInsert(n int) string {
+	if n == insertChunk && s.fullVersionInsert != "" {
+		return s.fullVersionInsert
+	}
+	return s.d.Insert + ` INTO versions (bucket, key, version_id, removed, is_latest, is_delete_marker, size, etag,
+		content_type, last_modified, location, replication_status, source, seq, seq_key, life, overrides, maps, applied_at) VALUES ` +
+		strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?), ", n), ", ") +
 		` RETURNING id, bucket, key, version_id`
 }
 
@@ -149,8 +184,11 @@ func versionInsert(n int) string {
 const insertChunk = 100
 
 // attrInsert is the insert of n attribute rows.
-func attrInsert(n int) string {
-	return `INSERT INTO attrs (vid, kind, name, value, num, tm, bucket) VALUES ` +
+func (s *Store) attrInsert(n int) string {
+	if n == s.attrChunk() && s.fullAttrInsert != "" {
+		return s.fullAttrInsert
+	}
+	return s.d.Insert + ` INTO attrs (bucket, kind, name, value, vid, num, tm) VALUES ` +
 		strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?), ", n), ", ")
 }
 
@@ -242,6 +280,9 @@ func (s *Store) Apply(ctx context.Context, evs []store.Event) (store.ApplyStats,
 		s.buckets.Store(b, true)
 	}
 	s.grew(inserted)
+	if s.d.Committed != nil {
+		s.d.Committed(len(dirty))
+	}
 	return stats, nil
 }
 
@@ -318,13 +359,17 @@ func scanRows(rs *sql.Rows, bucket string, out map[gkey]map[string]*row) error {
 	for rs.Next() {
 		r := &row{bucket: bucket}
 		var removed, latest, dm int64
-		var overrides string
+		var overrides, maps string
 		if err := rs.Scan(&r.id, &r.key, &r.versionID, &removed, &latest, &dm, &r.size, &r.etag, &r.ctype,
-			&r.lm, &r.location, &r.repl, &r.source, &r.seq, &r.seqKey, &r.life, &overrides); err != nil {
+			&r.lm, &r.location, &r.source, &r.seq, &r.seqKey, &r.life, &overrides, &maps); err != nil {
 			return err
 		}
 		r.removed, r.latest, r.dm = removed != 0, latest != 0, dm != 0
 		r.overrides = decodeOverrides(overrides)
+		if err := decodeMaps(maps, r); err != nil {
+			return err
+		}
+		r.loaded = r.attrMaps()
 		k := gkey{bucket, r.key}
 		if out[k] == nil {
 			out[k] = map[string]*row{}
@@ -368,12 +413,28 @@ func applyEvent(rows map[string]*row, e *store.Event) bool {
 			setGroup(r, g, src)
 			delete(r.overrides, g)
 		}
+		// Destinations set by a later event stay; the others described
+		// older content.
+		for d, de := range r.dest {
+			if de.key <= k || e.Op == store.OpRemove {
+				delete(r.dest, d)
+			}
+		}
+		for d, st := range src.Replication {
+			if de, ok := r.dest[d]; ok && de.key > k {
+				continue
+			}
+			if r.dest == nil {
+				r.dest = map[string]destEntry{}
+			}
+			r.dest[d] = destEntry{status: st, key: k}
+		}
 		r.life, r.removed, r.dm = k, e.Op == store.OpRemove, e.Op == store.OpDeleteMarker
 		if e.Op != store.OpRemove {
 			r.lm, r.source = e.Time.UnixMicro(), e.Source
 		}
 		changed = true
-	case store.OpUpdate:
+	case store.OpUpdate, store.OpReplication:
 		if r != nil && r.removed {
 			return false
 		}
@@ -384,8 +445,11 @@ func applyEvent(rows map[string]*row, e *store.Event) bool {
 			rows[vid] = r
 		}
 		for _, g := range groupOrder {
-			if e.Set&groupFields[g] == 0 || k <= r.groupKey(g) {
+			if e.Op != store.OpUpdate || e.Set&groupFields[g] == 0 || k <= r.groupKey(g) {
 				continue
+			}
+			if g == gRepl && e.ReplicationStatus == "" {
+				continue // destinations only
 			}
 			setGroup(r, g, e)
 			if r.overrides == nil {
@@ -393,6 +457,22 @@ func applyEvent(rows map[string]*row, e *store.Event) bool {
 			}
 			r.overrides[g] = k
 			changed = true
+		}
+		if e.Op == store.OpReplication || e.Set&store.SetReplication != 0 {
+			for d, st := range e.Replication {
+				cur := r.life // a destination without status: as old as the content
+				if de, ok := r.dest[d]; ok {
+					cur = de.key
+				}
+				if k <= cur {
+					continue
+				}
+				if r.dest == nil {
+					r.dest = map[string]destEntry{}
+				}
+				r.dest[d] = destEntry{status: st, key: k}
+				changed = true
+			}
 		}
 		if !changed {
 			return false
@@ -415,12 +495,11 @@ func setGroup(r *row, g byte, e *store.Event) {
 	case gLoc:
 		r.location = e.Location
 	case gRepl:
-		r.repl = e.ReplicationStatus
-		r.dest, r.destDirty = maps.Clone(e.Replication), true
+		r.base = e.ReplicationStatus
 	case gMeta:
-		r.meta, r.metaDirty = maps.Clone(e.UserMetadata), true
+		r.meta = maps.Clone(e.UserMetadata)
 	case gTags:
-		r.tags, r.tagsDirty = maps.Clone(e.Tags), true
+		r.tags = maps.Clone(e.Tags)
 	}
 }
 
@@ -464,8 +543,10 @@ func b2i(b bool) int64 {
 }
 
 // writeRows writes the changed rows: updates one by one, inserts in
-// multi-row statements, then the changed attribute sets.
+// multi-row statements, then the attributes that changed (deleted one by
+// one, inserted in multi-row statements).
 func (s *Store) writeRows(ctx context.Context, tx *sql.Tx, dirty []*row) error {
+	now := s.now().UnixMicro()
 	var fresh []*row
 	for _, r := range dirty {
 		if r.id == 0 {
@@ -473,38 +554,37 @@ func (s *Store) writeRows(ctx context.Context, tx *sql.Tx, dirty []*row) error {
 			continue
 		}
 		vals := []any{b2i(r.removed), b2i(r.latest), b2i(r.dm), r.size, r.etag, r.ctype,
-			r.lm, r.location, r.repl, r.source, r.seq, r.seqKey, r.life, encodeOverrides(r.overrides), r.id}
+			r.lm, r.location, r.overall(), r.source, r.seq, r.seqKey, r.life, encodeOverrides(r.overrides), encodeMaps(r), now, r.id}
 		if err := s.exec(ctx, tx, qUpdateVersion, vals...); err != nil {
 			return err
 		}
-		for _, kind := range []struct {
-			kind  int
-			dirty bool
-		}{{kindMeta, r.metaDirty}, {kindTag, r.tagsDirty}, {kindRepl, r.destDirty}} {
-			if kind.dirty {
-				if err := s.exec(ctx, tx, qDeleteAttrs, r.id, kind.kind); err != nil {
-					return err
+		cur := r.attrMaps()
+		for i, old := range r.loaded {
+			for name, v := range old {
+				if nv, ok := cur[i][name]; !ok || nv != v {
+					if err := s.exec(ctx, tx, qDeleteAttr, r.bucket, i+1, name, v, r.id); err != nil {
+						return err
+					}
 				}
 			}
 		}
 	}
 	for start := 0; start < len(fresh); start += insertChunk {
-		if err := s.insertVersions(ctx, tx, fresh[start:min(start+insertChunk, len(fresh))]); err != nil {
+		if err := s.insertVersions(ctx, tx, fresh[start:min(start+insertChunk, len(fresh))], now); err != nil {
 			return err
 		}
 	}
 	w := &attrWriter{s: s, tx: tx}
 	for _, r := range dirty {
-		for _, a := range []struct {
-			kind  int
-			dirty bool
-			m     map[string]string
-		}{{kindMeta, r.metaDirty, r.meta}, {kindTag, r.tagsDirty, r.tags}, {kindRepl, r.destDirty, r.dest}} {
-			if !a.dirty {
-				continue
-			}
-			for _, name := range slices.Sorted(maps.Keys(a.m)) {
-				if err := w.add(ctx, r.id, a.kind, name, a.m[name], r.bucket); err != nil {
+		cur := r.attrMaps()
+		for i, m := range cur {
+			old := r.loaded[i]
+			for _, name := range slices.Sorted(maps.Keys(m)) {
+				v := m[name]
+				if ov, ok := old[name]; ok && ov == v {
+					continue
+				}
+				if err := w.add(ctx, r.bucket, i+1, name, v, r.id); err != nil {
 					return err
 				}
 			}
@@ -513,16 +593,21 @@ func (s *Store) writeRows(ctx context.Context, tx *sql.Tx, dirty []*row) error {
 	return w.flush(ctx)
 }
 
+// overall is the replication status the row shows.
+func (r *row) overall() string {
+	return store.ReplicationOverall(r.base, r.attrMaps()[kindRepl-1])
+}
+
 // insertVersions inserts new rows and records their ids.
-func (s *Store) insertVersions(ctx context.Context, tx *sql.Tx, rows []*row) error {
-	args := make([]any, 0, 17*len(rows))
+func (s *Store) insertVersions(ctx context.Context, tx *sql.Tx, rows []*row, now int64) error {
+	args := make([]any, 0, versionCols*len(rows))
 	byKey := make(map[[3]string]*row, len(rows))
 	for _, r := range rows {
 		args = append(args, r.bucket, r.key, r.versionID, b2i(r.removed), b2i(r.latest), b2i(r.dm), r.size, r.etag, r.ctype,
-			r.lm, r.location, r.repl, r.source, r.seq, r.seqKey, r.life, encodeOverrides(r.overrides))
+			r.lm, r.location, r.overall(), r.source, r.seq, r.seqKey, r.life, encodeOverrides(r.overrides), encodeMaps(r), now)
 		byKey[[3]string{r.bucket, r.key, r.versionID}] = r
 	}
-	q := versionInsert(len(rows))
+	q := s.versionInsert(len(rows))
 	var rs *sql.Rows
 	var err error
 	if st := s.stmt(ctx, tx, q); st != nil {
@@ -570,12 +655,12 @@ func (s *Store) attrChunk() int {
 	return min(s.d.MaxParams/attrCols, 200)
 }
 
-func (w *attrWriter) add(ctx context.Context, vid int64, kind int, name, value, bucket string) error {
+func (w *attrWriter) add(ctx context.Context, bucket string, kind int, name, value string, vid int64) error {
 	var num, tm any
 	if kind != kindRepl {
 		num, tm = typedValues(value)
 	}
-	w.args = append(w.args, vid, kind, name, value, num, tm, bucket)
+	w.args = append(w.args, bucket, kind, name, value, vid, num, tm)
 	w.n++
 	if w.n >= w.s.attrChunk() {
 		return w.flush(ctx)
@@ -587,7 +672,7 @@ func (w *attrWriter) flush(ctx context.Context) error {
 	if w.n == 0 {
 		return nil
 	}
-	if err := w.s.exec(ctx, w.tx, attrInsert(w.n), w.args...); err != nil {
+	if err := w.s.exec(ctx, w.tx, w.s.attrInsert(w.n), w.args...); err != nil {
 		return err
 	}
 	w.args, w.n = w.args[:0], 0
@@ -611,8 +696,12 @@ func typedValues(v string) (num, tm any) {
 	if f, ok := query.ParseNumber(v); ok {
 		num = f
 	}
-	if t, ok := query.ParseDate(v); ok {
-		tm = t.UnixMicro()
+	// Every date ParseDate accepts starts with YYYY-: skip the parse (and
+	// its error) for the rest.
+	if len(v) >= len("2006-01-02") && v[4] == '-' {
+		if t, ok := query.ParseDate(v); ok {
+			tm = t.UnixMicro()
+		}
 	}
 	return num, tm
 }

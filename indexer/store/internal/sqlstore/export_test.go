@@ -6,3 +6,11 @@ func SetProbeLimit(n int) func() {
 	probeLimit = n
 	return func() { probeLimit = old }
 }
+
+// SetPurgeHook makes fn run between the choice of the rows a purge removes
+// and their removal, and returns the undo.
+func SetPurgeHook(fn func()) func() {
+	old := purgeChosen
+	purgeChosen = fn
+	return func() { purgeChosen = old }
+}

@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"math"
 	"regexp/syntax"
@@ -123,7 +122,8 @@ func (c *compiler) and(x *query.And) (string, error) {
 	return "(" + strings.Join(out, " AND ") + ")", nil
 }
 
-// attrField returns the metadata or tag field a comparison or LIKE is on.
+// attrField returns the metadata, tag or replication destination field a
+// comparison or LIKE is on.
 func attrField(e query.Expr) (query.Field, bool) {
 	var f query.Field
 	switch x := e.(type) {
@@ -134,13 +134,29 @@ func attrField(e query.Expr) (query.Field, bool) {
 	default:
 		return f, false
 	}
-	return f, f.Kind == query.FieldMeta || f.Kind == query.FieldTag
+	return f, isAttr(f)
+}
+
+// isAttr reports whether f is a field of the attrs table.
+func isAttr(f query.Field) bool {
+	return f.Kind == query.FieldMeta || f.Kind == query.FieldTag || f.Kind == query.FieldReplicationDest
+}
+
+// attrKind is the attrs kind of an attribute field.
+func attrKind(f query.Field) int {
+	switch f.Kind {
+	case query.FieldTag:
+		return kindTag
+	case query.FieldReplicationDest:
+		return kindRepl
+	}
+	return kindMeta
 }
 
 func (c *compiler) compare(x *query.Compare) (string, error) {
 	f, lit := x.Field, x.Value
 	switch f.Kind {
-	case query.FieldMeta, query.FieldTag:
+	case query.FieldMeta, query.FieldTag, query.FieldReplicationDest:
 		return c.attr([]query.Expr{x})
 	case query.FieldContentLength:
 		n, _ := lit.Number() // checked by the parser
@@ -233,7 +249,7 @@ func intCompare(col string, op query.CompareOp, n float64, c *compiler) string {
 
 func (c *compiler) like(x *query.Like) (string, error) {
 	f := x.Field
-	if f.Kind == query.FieldMeta || f.Kind == query.FieldTag {
+	if isAttr(f) {
 		return c.attr([]query.Expr{x})
 	}
 	col, ok := columns[f.Kind]
@@ -326,11 +342,8 @@ func (c *compiler) attr(terms []query.Expr) (string, error) {
 // value satisfying every term.
 func (c *compiler) attrSubqueries(terms []query.Expr) ([]string, error) {
 	f, _ := attrField(terms[0])
-	kind := kindMeta
-	if f.Kind == query.FieldTag {
-		kind = kindTag
-	}
-	declared := c.types[f.String()]
+	kind := attrKind(f)
+	declared := c.types[f.String()] // none for destinations: strings
 	groups := map[store.FieldType][]string{}
 	var others []string // buckets with a declared (non-string) type, when scope is every bucket
 	if c.buckets != nil {
@@ -484,7 +497,8 @@ func (s *Store) scope(ctx context.Context, sc store.Scope) (where string, args [
 	if err := s.loadTypes(ctx, c, sc.Where); err != nil {
 		return "", nil, nil, false, err
 	}
-	conds := []string{"v.removed = 0"}
+	// Tombstones and versions known only from updates are no results.
+	conds := []string{"v.removed = 0", "v.life <> ''"}
 	if !sc.Versions {
 		conds = append(conds, "v.is_latest = 1", "v.is_delete_marker = 0")
 	}
@@ -658,95 +672,39 @@ func (s *Store) Search(ctx context.Context, in store.SearchInput) (store.SearchR
 			args = append(args, a.Bucket, a.Bucket, a.Key, a.VersionID)
 		}
 	}
-	q := `SELECT v.id, v.bucket, v.key, v.version_id, v.is_latest, v.is_delete_marker, v.size, v.etag, v.content_type,
-		v.last_modified, v.location, v.replication_status, v.source, v.seq
+	q := `SELECT v.bucket, v.key, v.version_id, v.is_latest, v.is_delete_marker, v.size, v.etag, v.content_type,
+		v.last_modified, v.location, v.replication_status, v.source, v.seq, v.maps
 		FROM ` + from + ` WHERE ` + where + ` ORDER BY v.bucket, v.key, v.version_id LIMIT ?`
 	args = append(args, limit+1)
 	rows, err := s.reader.QueryContext(ctx, s.d.Rebind(q), args...)
 	if err != nil {
 		return res, s.wrap("search", err)
 	}
-	var ids []int64
+	defer rows.Close()
 	for rows.Next() {
 		var r store.Record
-		var id, latest, dm, lm int64
-		if err := rows.Scan(&id, &r.Bucket, &r.Key, &r.VersionID, &latest, &dm, &r.Size, &r.ETag, &r.ContentType,
-			&lm, &r.Location, &r.ReplicationStatus, &r.Source, &r.Sequencer); err != nil {
-			rows.Close()
+		var latest, dm, lm int64
+		var maps string
+		if err := rows.Scan(&r.Bucket, &r.Key, &r.VersionID, &latest, &dm, &r.Size, &r.ETag, &r.ContentType,
+			&lm, &r.Location, &r.ReplicationStatus, &r.Source, &r.Sequencer, &maps); err != nil {
 			return res, s.wrap("search", err)
 		}
 		r.IsLatest, r.IsDeleteMarker = latest != 0, dm != 0
 		r.LastModified = time.UnixMicro(lm).UTC()
+		if r.UserMetadata, r.Tags, r.Replication, err = recordMaps(maps); err != nil {
+			return res, s.wrap("search", fmt.Errorf("%s/%s@%s: %w", r.Bucket, r.Key, r.VersionID, err))
+		}
 		res.Records = append(res.Records, r)
-		ids = append(ids, id)
 	}
-	err = rows.Err()
-	rows.Close()
-	if err != nil {
+	if err := rows.Err(); err != nil {
 		return res, s.wrap("search", err)
 	}
 	if len(res.Records) > limit {
-		res.Records, ids = res.Records[:limit], ids[:limit]
+		res.Records = res.Records[:limit]
 		last := res.Records[limit-1]
 		res.Next = &store.Cursor{Bucket: last.Bucket, Key: last.Key, VersionID: last.VersionID}
 	}
-	if err := s.loadAttrs(ctx, ids, res.Records); err != nil {
-		return store.SearchResult{}, s.wrap("search", err)
-	}
 	return res, nil
-}
-
-// loadAttrs fills the metadata, tags and replication maps of records
-// (ids[i] is the row id of records[i]).
-func (s *Store) loadAttrs(ctx context.Context, ids []int64, records []store.Record) error {
-	idx := make(map[int64]int, len(ids))
-	for i, id := range ids {
-		idx[id] = i
-	}
-	const chunk = 500
-	for start := 0; start < len(ids); start += chunk {
-		part := ids[start:min(start+chunk, len(ids))]
-		args := make([]any, len(part))
-		for i, id := range part {
-			args[i] = id
-		}
-		rows, err := s.reader.QueryContext(ctx, s.d.Rebind(`SELECT vid, kind, name, value FROM attrs WHERE vid IN (`+placeholders(len(part))+`)`), args...)
-		if err != nil {
-			return err
-		}
-		if err := scanAttrs(rows, idx, records); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func scanAttrs(rows *sql.Rows, idx map[int64]int, records []store.Record) error {
-	defer rows.Close()
-	for rows.Next() {
-		var vid, kind int64
-		var name, value string
-		if err := rows.Scan(&vid, &kind, &name, &value); err != nil {
-			return err
-		}
-		r := &records[idx[vid]]
-		var m *map[string]string
-		switch kind {
-		case kindMeta:
-			m = &r.UserMetadata
-		case kindTag:
-			m = &r.Tags
-		case kindRepl:
-			m = &r.Replication
-		default:
-			continue
-		}
-		if *m == nil {
-			*m = map[string]string{}
-		}
-		(*m)[name] = value
-	}
-	return rows.Err()
 }
 
 var groupColumns = map[store.GroupBy]string{

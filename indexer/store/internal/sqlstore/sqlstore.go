@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/sluice-io/sluice/indexer/query"
 	"github.com/sluice-io/sluice/indexer/store"
@@ -48,13 +49,35 @@ type Dialect struct {
 	// (at least analyzeMinGrowth versions), so that plans stay good after
 	// bulk loads (PostgreSQL: "ANALYZE versions, attrs").
 	Analyze string
-	// Schema creates the schema; every statement must be idempotent.
+	// Committed, when set, is called after every committed Apply with the
+	// number of rows it wrote (SQLite: to checkpoint the WAL in the
+	// background).
+	Committed func(rows int)
+	// Insert starts the inserts of new rows: "INSERT" (the default), or
+	// SQLite's "INSERT OR FAIL", which keeps no statement journal (a
+	// failing insert fails the whole Apply anyway).
+	Insert string
+	// Schema creates the schema (the current layout); every statement must
+	// be idempotent.
 	Schema []string
+	// SchemaLock, when set, runs first in the schema transaction and
+	// serializes processes opening the index at once (PostgreSQL: an
+	// advisory lock); SQLite's IMMEDIATE transactions serialize already.
+	SchemaLock string
+	// Layout returns two counts: tables named versions, and columns of
+	// versions named maps. (1, 0) is a version 1 index, which MigrateV1
+	// upgrades.
+	Layout string
+	// MigrateV1 upgrades a version 1 index (attributes keyed by version,
+	// no maps or applied_at columns) to the current layout, in the schema
+	// transaction, before Schema runs.
+	MigrateV1 []string
 }
 
 // Store implements store.Store.
 type Store struct {
 	d      Dialect
+	now    func() time.Time
 	writer *sql.DB
 	reader *sql.DB
 	closed atomic.Bool
@@ -62,6 +85,9 @@ type Store struct {
 
 	mu    sync.Mutex
 	stmts map[string]*sql.Stmt // prepared on writer
+
+	// The multi-row inserts of full chunks, built once.
+	fullVersionInsert, fullAttrInsert string
 
 	buckets sync.Map // bucket names known to be in the buckets table
 
@@ -101,16 +127,23 @@ func (s *Store) grew(n int) {
 var _ store.Store = (*Store)(nil)
 
 // New returns a store over writer (used for every write transaction) and
-// reader (used for searches; may be writer), creating the schema. close is
-// called by Close after the statements are released.
-func New(ctx context.Context, d Dialect, writer, reader *sql.DB, close func() error) (*Store, error) {
+// reader (used for searches; may be writer), creating the schema or
+// upgrading an older one. now is the clock of tombstone ages (time.Now when
+// nil). close is called by Close after the statements are released.
+func New(ctx context.Context, d Dialect, writer, reader *sql.DB, now func() time.Time, close func() error) (*Store, error) {
 	if d.Rebind == nil {
 		d.Rebind = func(s string) string { return s }
 	}
 	if d.MaxParams <= 0 {
 		d.MaxParams = 999
 	}
-	s := &Store{d: d, writer: writer, reader: reader, close: close, stmts: map[string]*sql.Stmt{}}
+	if d.Insert == "" {
+		d.Insert = "INSERT"
+	}
+	if now == nil {
+		now = time.Now
+	}
+	s := &Store{d: d, now: now, writer: writer, reader: reader, close: close, stmts: map[string]*sql.Stmt{}}
 	s.bgCtx, s.bgCancel = context.WithCancel(context.Background())
 	if err := s.createSchema(ctx); err != nil {
 		s.bgCancel()
@@ -126,20 +159,74 @@ func New(ctx context.Context, d Dialect, writer, reader *sql.DB, close func() er
 	return s, nil
 }
 
+// SchemaVersion is the layout of the index this package writes. Version 1
+// kept attributes keyed by version id; version 2 keys them by value (the
+// only index on them a search needs) and keeps a version's maps in its row.
+const SchemaVersion = 2
+
+// ErrNewerSchema is returned by New for an index written by a newer
+// Sluice.
+var ErrNewerSchema = errors.New("index written by a newer version of Sluice")
+
+// createSchema creates the schema, or upgrades a version 1 index, in one
+// transaction.
 func (s *Store) createSchema(ctx context.Context) error {
 	d := s.d
+	fail := func(err error) error { return fmt.Errorf("%s: schema: %w", d.Name, err) }
 	tx, err := s.writer.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("%s: schema: %w", d.Name, err)
+		return fail(err)
 	}
 	defer func() { _ = tx.Rollback() }()
+	if d.SchemaLock != "" {
+		if _, err := tx.ExecContext(ctx, d.SchemaLock); err != nil {
+			return fail(err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS index_schema (version INTEGER NOT NULL)`); err != nil {
+		return fail(err)
+	}
+	var version sql.NullInt64
+	if err := tx.QueryRowContext(ctx, `SELECT max(version) FROM index_schema`).Scan(&version); err != nil {
+		return fail(err)
+	}
+	if version.Int64 > SchemaVersion {
+		return fail(fmt.Errorf("%w (schema version %d, this one writes %d)", ErrNewerSchema, version.Int64, SchemaVersion))
+	}
+	if !version.Valid && d.Layout != "" {
+		var tables, mapsCols int
+		if err := tx.QueryRowContext(ctx, d.Layout).Scan(&tables, &mapsCols); err != nil {
+			return fail(err)
+		}
+		if tables > 0 && mapsCols == 0 {
+			for _, q := range d.MigrateV1 {
+				if _, err := tx.ExecContext(ctx, q); err != nil {
+					return fail(fmt.Errorf("upgrading from version 1: %w (in %.60q)", err, q))
+				}
+			}
+			// Tombstones and update-only versions keep a full retention
+			// from the upgrade.
+			q := d.Rebind(`UPDATE versions SET applied_at = ? WHERE removed <> 0 OR life = ''`)
+			if _, err := tx.ExecContext(ctx, q, s.now().UnixMicro()); err != nil {
+				return fail(fmt.Errorf("upgrading from version 1: %w", err))
+			}
+		}
+	}
 	for _, q := range d.Schema {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("%s: schema: %w (in %.60q)", d.Name, err, q)
 		}
 	}
+	if version.Int64 < SchemaVersion {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM index_schema`); err != nil {
+			return fail(err)
+		}
+		if _, err := tx.ExecContext(ctx, d.Rebind(`INSERT INTO index_schema (version) VALUES (?)`), SchemaVersion); err != nil {
+			return fail(err)
+		}
+	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("%s: schema: %w", d.Name, err)
+		return fail(err)
 	}
 	return nil
 }
@@ -178,7 +265,8 @@ func (s *Store) Ping(ctx context.Context) error {
 // They cannot be prepared lazily: a SQLite writer has one connection, held
 // by the transaction that would need them.
 func (s *Store) prepare(ctx context.Context) error {
-	for _, q := range []string{loadRowsQuery(loadChunk), versionInsert(insertChunk), qUpdateVersion, qDeleteAttrs, attrInsert(s.attrChunk())} {
+	s.fullVersionInsert, s.fullAttrInsert = s.versionInsert(insertChunk), s.attrInsert(s.attrChunk())
+	for _, q := range []string{loadRowsQuery(loadChunk), s.fullVersionInsert, qUpdateVersion, qDeleteAttr, s.fullAttrInsert} {
 		st, err := s.writer.PrepareContext(ctx, s.d.Rebind(q))
 		if err != nil {
 			return fmt.Errorf("%s: prepare: %w", s.d.Name, err)
