@@ -133,6 +133,10 @@ type SluiceData struct {
 	// ReplicationStatus is the S3 replication status (PENDING, COMPLETED,
 	// FAILED, REPLICA) if replication applies.
 	ReplicationStatus string `json:"replicationStatus,omitempty"`
+	// Replication maps each replication destination (a location name) that
+	// the object's rules select to its status when the event was made:
+	// PENDING for a new version.
+	Replication map[string]string `json:"replication,omitempty"`
 }
 
 // MarshalJSON writes the record with eventTime in AWS's layout (TimeLayout).

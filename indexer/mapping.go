@@ -61,6 +61,7 @@ func EventFromRecord(rec events.Record) (store.Event, error) {
 		e.Size, e.ETag = rec.S3.Object.Size, rec.S3.Object.ETag
 		e.ContentType, e.Location = sd.ContentType, sd.Location
 		e.UserMetadata, e.Tags, e.ReplicationStatus = lowerKeys(sd.UserMetadata), sd.Tags, sd.ReplicationStatus
+		e.Replication = sd.Replication
 	case events.ObjectRemovedDelete, events.LifecycleExpirationDelete:
 		e.Op = store.OpRemove
 	case events.ObjectRemovedDeleteMarkerCreated, events.LifecycleExpirationDeleteMarkerCreated:

@@ -17,7 +17,8 @@ func baseRecord(name events.EventName) events.Record {
 		S3: events.S3Entity{Bucket: events.BucketEntity{Name: "photos"},
 			Object: events.ObjectEntity{Size: 42, ETag: "abc", VersionID: "v1", Sequencer: "000000000000000A"}},
 		Sluice: &events.SluiceData{Location: "aws", ContentType: "image/png",
-			UserMetadata: map[string]string{"Color": "blue"}, Tags: map[string]string{"t": "1"}, ReplicationStatus: "PENDING"},
+			UserMetadata: map[string]string{"Color": "blue"}, Tags: map[string]string{"t": "1"}, ReplicationStatus: "PENDING",
+			Replication: map[string]string{"aws": "PENDING", "gcs": "PENDING"}},
 	}
 	r.SetObjectKey("a b/c.png")
 	return r
@@ -35,6 +36,7 @@ func TestEventFromRecord(t *testing.T) {
 		{name: events.ObjectCreatedPut, op: store.OpPut, check: func(t *testing.T, e store.Event) {
 			if e.Key != "a b/c.png" || e.Size != 42 || e.ETag != "abc" || e.Location != "aws" || e.ContentType != "image/png" ||
 				e.UserMetadata["color"] != "blue" || e.Tags["t"] != "1" || e.ReplicationStatus != "PENDING" ||
+				len(e.Replication) != 2 || e.Replication["gcs"] != "PENDING" ||
 				e.Source != "sluice:s3" || e.VersionID != "v1" || e.Sequencer != "000000000000000A" {
 				t.Fatalf("put: %+v", e)
 			}

@@ -69,6 +69,7 @@ func (s *Server) buildEvent(rc *reqCtx, name events.EventName, obj meta.Object) 
 			UserMetadata:      obj.UserMetadata,
 			Tags:              obj.Tags,
 			ReplicationStatus: obj.ReplicationStatus,
+			Replication:       obj.Replication,
 		},
 	}
 	if rc.isReplica() {

@@ -101,8 +101,8 @@ func TestReplicationStatusAtWrite(t *testing.T) {
 				t.Fatalf("HEAD x-amz-replication-status %q (%v), want %q", head.ReplicationStatus, err, tc.want)
 			}
 			evs := e.outbox()
-			if len(evs) != 1 || evs[0].Record.Sluice.ReplicationStatus != tc.want {
-				t.Fatalf("events %+v, want one with %q", evs, tc.want)
+			if len(evs) != 1 || evs[0].Record.Sluice.ReplicationStatus != tc.want || !maps.Equal(evs[0].Record.Sluice.Replication, tc.dests) {
+				t.Fatalf("events %+v, want one with %q and %v", evs, tc.want, tc.dests)
 			}
 		})
 	}
