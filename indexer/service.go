@@ -240,25 +240,21 @@ func (s *Service) Run(ctx context.Context) error {
 	// Two batches in flight (one fills while the other commits), each up
 	// to MaxBatchSize in a burst.
 	concurrency := 2 * s.cfg.MaxBatchSize
-	events, err := b.Consume(loopCtx, bus.ConsumeSpec{
-		Stream:      bus.EventsStreamName,
-		Consumer:    s.cfg.Durable,
-		Handler:     func(ctx context.Context, m *bus.Message) error { return s.handle(ctx, bat, m) },
-		Concurrency: concurrency,
-		Prefetch:    s.cfg.BatchSize,
-		Logger:      s.log,
-	})
+	consume := func(stream, durable string, h func(context.Context, *batcher, *bus.Message) error) (*bus.Loop, error) {
+		return b.Consume(loopCtx, bus.ConsumeSpec{
+			Stream:      stream,
+			Consumer:    durable,
+			Handler:     func(ctx context.Context, m *bus.Message) error { return h(ctx, bat, m) },
+			Concurrency: concurrency,
+			Prefetch:    s.cfg.BatchSize,
+			Logger:      s.log,
+		})
+	}
+	events, err := consume(bus.EventsStreamName, s.cfg.Durable, s.handle)
 	if err != nil {
 		return fmt.Errorf("indexer: consume: %w", err)
 	}
-	results, err := b.Consume(loopCtx, bus.ConsumeSpec{
-		Stream:      status.StreamName,
-		Consumer:    s.cfg.StatusDurable,
-		Handler:     func(ctx context.Context, m *bus.Message) error { return s.handleStatus(ctx, bat, m) },
-		Concurrency: concurrency,
-		Prefetch:    s.cfg.BatchSize,
-		Logger:      s.log,
-	})
+	results, err := consume(status.StreamName, s.cfg.StatusDurable, s.handleStatus)
 	if err != nil {
 		events.Stop()
 		<-events.Done()

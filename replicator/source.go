@@ -102,14 +102,7 @@ func (s *source) head(ctx context.Context, bucket, key string, withTags bool) (s
 		abs, cerr := classify("HeadObject", err)
 		return sourceObject{}, abs, cerr
 	}
-	o := sourceObject{
-		VersionID:    aws.ToString(out.VersionId),
-		ETag:         strings.Trim(aws.ToString(out.ETag), `"`),
-		Size:         aws.ToInt64(out.ContentLength),
-		ContentType:  aws.ToString(out.ContentType),
-		Metadata:     out.Metadata,
-		LastModified: aws.ToTime(out.LastModified),
-	}
+	o := newSourceObject(out.VersionId, out.ETag, out.ContentLength, out.ContentType, out.Metadata, out.LastModified)
 	if aws.ToBool(out.DeleteMarker) {
 		return sourceObject{}, sourceAbsence{DeleteMarker: true}, errSourceGone
 	}
@@ -135,14 +128,7 @@ func (s *source) get(ctx context.Context, bucket, key string) (sourceObject, io.
 		abs, cerr := classify("GetObject", err)
 		return sourceObject{}, nil, abs, cerr
 	}
-	o := sourceObject{
-		VersionID:    aws.ToString(out.VersionId),
-		ETag:         strings.Trim(aws.ToString(out.ETag), `"`),
-		Size:         aws.ToInt64(out.ContentLength),
-		ContentType:  aws.ToString(out.ContentType),
-		Metadata:     out.Metadata,
-		LastModified: aws.ToTime(out.LastModified),
-	}
+	o := newSourceObject(out.VersionId, out.ETag, out.ContentLength, out.ContentType, out.Metadata, out.LastModified)
 	if aws.ToBool(out.DeleteMarker) {
 		out.Body.Close()
 		return sourceObject{}, nil, sourceAbsence{DeleteMarker: true}, errSourceGone
@@ -220,4 +206,16 @@ func (s *source) list(ctx context.Context, bucket, prefix string, fn func(listed
 		}
 	}
 	return nil
+}
+
+// newSourceObject is the state a HeadObject or GetObject response describes.
+func newSourceObject(versionID, etag *string, size *int64, contentType *string, md map[string]string, lastModified *time.Time) sourceObject {
+	return sourceObject{
+		VersionID:    aws.ToString(versionID),
+		ETag:         strings.Trim(aws.ToString(etag), `"`),
+		Size:         aws.ToInt64(size),
+		ContentType:  aws.ToString(contentType),
+		Metadata:     md,
+		LastModified: aws.ToTime(lastModified),
+	}
 }
