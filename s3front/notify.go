@@ -62,8 +62,9 @@ func (n *notifier) apply(ctx context.Context, bucket string, subs []deliver.Subs
 // sync makes the key-value bucket hold exactly the notification
 // configurations stored in the metadata (every bucket's), so that it
 // follows the metadata even after an Apply failed or a bucket was deleted
-// while NATS was down. Configurations that no longer parse are logged and
-// left out.
+// while NATS was down; targets new to a bucket get their test event
+// (notifications.Store.Reconcile). Configurations that no longer parse are
+// logged and left out.
 func (n *notifier) sync(ctx context.Context, store meta.Store) error {
 	buckets, err := store.ListBuckets(ctx, "")
 	if err != nil {
@@ -91,7 +92,7 @@ func (n *notifier) sync(ctx context.Context, store meta.Store) error {
 	if err != nil {
 		return err
 	}
-	if err := st.Sync(ctx, all); err != nil {
+	if err := st.Reconcile(ctx, n.pub, n.cfg, all, n.now()); err != nil {
 		return err
 	}
 	n.log.Info("notification subscriptions synced", zap.Int("buckets", len(all)))

@@ -292,10 +292,32 @@ func (s *Store) Delete(ctx context.Context, bucket string) error {
 }
 
 // Sync makes the store hold exactly all (bucket → subscriptions): it puts
-// every bucket of all and deletes the entries of other buckets. s3front
-// calls it at startup so that the store follows its metadata even after a
-// failed Apply. It sends no test events and returns the first error.
+// every bucket of all and deletes the entries of other buckets. It sends no
+// test events and returns the first error.
 func (s *Store) Sync(ctx context.Context, all map[string][]deliver.Subscription) error {
+	return s.sync(ctx, all, func(b string, subs []deliver.Subscription) error {
+		_, _, err := s.Put(ctx, b, subs)
+		return err
+	})
+}
+
+// Reconcile is what s3front calls at startup: like Sync it makes the store
+// hold exactly all, but it stores each bucket with Apply, so targets get
+// their consumers and a target new to a bucket gets its s3:TestEvent. A
+// configuration whose Apply failed after s3front had stored it (NATS or the
+// events stream was not ready; the client was told 503) thus still sends its
+// test event once, whether the reconcile or the client's retry stores it
+// first (test event ids derive from bucket, target and revision). It
+// returns the first error of Apply or Delete.
+func (s *Store) Reconcile(ctx context.Context, pub bus.Publisher, cfg deliver.Config, all map[string][]deliver.Subscription, now time.Time) error {
+	return s.sync(ctx, all, func(b string, subs []deliver.Subscription) error {
+		return s.Apply(ctx, pub, cfg, b, subs, now)
+	})
+}
+
+// sync stores every bucket of all with put, in bucket order, then deletes the
+// entries of buckets not in all.
+func (s *Store) sync(ctx context.Context, all map[string][]deliver.Subscription, put func(string, []deliver.Subscription) error) error {
 	keys, err := s.kv.ListKeys(ctx)
 	if err != nil {
 		return fmt.Errorf("notifications: list: %w", err)
@@ -311,7 +333,7 @@ func (s *Store) Sync(ctx context.Context, all map[string][]deliver.Subscription)
 		return fmt.Errorf("notifications: list: %w", err)
 	}
 	for _, b := range slices.Sorted(maps.Keys(all)) {
-		if _, _, err := s.Put(ctx, b, all[b]); err != nil {
+		if err := put(b, all[b]); err != nil {
 			return err
 		}
 	}
