@@ -198,7 +198,7 @@ func (s *Service) Resync(ctx context.Context, dest, bucket, prefix string) (int,
 	now := s.clock.Now()
 	n := 0
 	err = s.source.list(ctx, bucket, prefix, func(o listedObject) error {
-		if _, ok := ruleForKey(cfg, dest, o.Key); !ok {
+		if _, ok := cfg.ForKey(dest, o.Key); !ok {
 			return nil
 		}
 		rec := events.Record{EventTime: now, EventName: events.ObjectCreatedPut, AWSRegion: s.cfg.Source.Region,

@@ -331,13 +331,11 @@ func (d *destination) apply(ctx context.Context, cfg rules.Config, ev event, ck 
 		defer body.Close()
 	}
 	if errors.Is(err, errSourceGone) {
-		rule, ok := ruleForKey(cfg, d.name, ev.key)
+		rule, ok := cfg.ForKey(d.name, ev.key)
 		if !ok {
 			return result{skipped: true}, Checkpoint{}, nil
 		}
-		// As in AWS, rules that filter on tags never replicate delete
-		// markers.
-		if abs.DeleteMarker && (!rule.DeleteMarkerReplication || rule.NeedsTags()) {
+		if abs.DeleteMarker && !rule.ReplicatesDeleteMarkers() {
 			return result{}, Checkpoint{Fingerprint: fpKept}, nil
 		}
 		if !force && ck.Fingerprint == fpDeleted {
@@ -375,23 +373,6 @@ func (d *destination) apply(ctx context.Context, cfg rules.Config, ev event, ck 
 	}
 	res.bytes = n
 	return res, nck, nil
-}
-
-// ruleForKey returns the rule to dest for a key whose object is gone: the
-// highest-priority enabled rule whose prefix matches (tag filters cannot
-// be checked).
-func ruleForKey(cfg rules.Config, dest, key string) (rules.Rule, bool) {
-	var best rules.Rule
-	found := false
-	for _, r := range cfg.Rules {
-		if r.Destination.Location != dest || r.Status != rules.Enabled || len(key) < len(r.Filter.Prefix) || key[:len(r.Filter.Prefix)] != r.Filter.Prefix {
-			continue
-		}
-		if !found || r.Priority > best.Priority {
-			best, found = r, true
-		}
-	}
-	return best, found
 }
 
 // copy streams the source version obj describes to the destination key

@@ -137,24 +137,12 @@ func pendingDestinations(cfg rules.Config, key string, tags map[string]string) m
 }
 
 // markerDestinations returns the destinations that replicate a delete marker
-// of key, each PENDING, or nil: for each destination, the enabled rule of
-// highest priority whose prefix matches the key (a delete marker has no tags)
-// must have DeleteMarkerReplication and no tag filter, as in AWS and as the
-// replicator decides.
+// of key, each PENDING, or nil: those whose governing rule (rules.Config.ForKey)
+// replicates delete markers, as the replicator decides.
 func markerDestinations(cfg rules.Config, key string) map[string]string {
 	var out map[string]string
 	for _, dest := range cfg.Destinations() {
-		var best rules.Rule
-		found := false
-		for _, r := range cfg.Rules {
-			if r.Status != rules.Enabled || r.Destination.Location != dest || !strings.HasPrefix(key, r.Filter.Prefix) {
-				continue
-			}
-			if !found || r.Priority > best.Priority {
-				best, found = r, true
-			}
-		}
-		if found && best.DeleteMarkerReplication && !best.NeedsTags() {
+		if best, found := cfg.ForKey(dest, key); found && best.ReplicatesDeleteMarkers() {
 			if out == nil {
 				out = map[string]string{}
 			}

@@ -136,6 +136,11 @@ func (r Rule) Match(o Object) bool {
 // NeedsTags reports whether the rule's filter reads tags.
 func (r Rule) NeedsTags() bool { return len(r.Filter.Tags) > 0 }
 
+// ReplicatesDeleteMarkers reports whether a delete marker under the rule is
+// replicated (the replica is deleted): DeleteMarkerReplication is on and, as
+// in AWS, the filter does not read tags.
+func (r Rule) ReplicatesDeleteMarkers() bool { return r.DeleteMarkerReplication && !r.NeedsTags() }
+
 // Config is the replication configuration of one bucket.
 type Config struct {
 	// Bucket is the source bucket.
@@ -181,10 +186,25 @@ func (c Config) Destinations() []string {
 // enabled matching rule with the highest priority (ties go to the first in
 // order), and false when none matches.
 func (c Config) For(location string, o Object) (Rule, bool) {
+	return c.best(location, func(r Rule) bool { return r.Match(o) })
+}
+
+// ForKey returns the enabled rule of highest priority to location whose
+// prefix matches key, whatever its tag filter: the rule that governs a key
+// whose object is gone (deleted, or hidden by a delete marker), which has no
+// tags to match. See Rule.ReplicatesDeleteMarkers.
+func (c Config) ForKey(location, key string) (Rule, bool) {
+	return c.best(location, func(r Rule) bool {
+		return r.Status == Enabled && strings.HasPrefix(key, r.Filter.Prefix)
+	})
+}
+
+// best returns the rule of highest priority to location that match selects.
+func (c Config) best(location string, match func(Rule) bool) (Rule, bool) {
 	var best Rule
 	found := false
 	for _, r := range c.Rules {
-		if r.Destination.Location != location || !r.Match(o) {
+		if r.Destination.Location != location || !match(r) {
 			continue
 		}
 		if !found || r.Priority > best.Priority {

@@ -57,6 +57,26 @@ func TestMatchAndFor(t *testing.T) {
 	if !cfg.NeedsTags("gcs") || cfg.NeedsTags("aws") || cfg.Targets("azure") {
 		t.Fatal("NeedsTags/Targets wrong")
 	}
+	// ForKey ignores tag filters (a gone object has no tags) but not status.
+	for _, tc := range []struct {
+		dest, key, wantID string
+		ok                bool
+	}{
+		{"aws", "logs/a", "logs", true},
+		{"gcs", "x", "pii", true},
+		{"azure", "x", "", false},
+	} {
+		if r, ok := cfg.ForKey(tc.dest, tc.key); ok != tc.ok || r.ID != tc.wantID {
+			t.Errorf("ForKey(%s, %s) = %q, %v; want %q, %v", tc.dest, tc.key, r.ID, ok, tc.wantID, tc.ok)
+		}
+	}
+	marker := rule("m", "aws", "", 1, nil)
+	marker.DeleteMarkerReplication = true
+	taggedMarker := rule("tm", "aws", "", 1, map[string]string{"k": "v"})
+	taggedMarker.DeleteMarkerReplication = true
+	if !marker.ReplicatesDeleteMarkers() || taggedMarker.ReplicatesDeleteMarkers() || cfg.Rules[0].ReplicatesDeleteMarkers() {
+		t.Error("ReplicatesDeleteMarkers: want true only with DeleteMarkerReplication and no tag filter")
+	}
 }
 
 var codecCases = []struct {
