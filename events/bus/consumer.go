@@ -188,6 +188,34 @@ func applyConsumerSpec(have, want jetstream.ConsumerConfig) jetstream.ConsumerCo
 	return have
 }
 
+// CreateConsumer creates the durable consumer of spec when it does not exist
+// and otherwise leaves the existing one exactly as it is (whoever created it
+// owns its configuration); it reports whether it created it. Safe to race
+// with another creator. It returns ErrInvalidSpec for a bad spec, and the
+// server's error wrapped (jetstream.ErrStreamNotFound when the stream does
+// not exist).
+func (b *Bus) CreateConsumer(ctx context.Context, spec ConsumerSpec) (bool, error) {
+	if err := spec.Validate(); err != nil {
+		return false, err
+	}
+	_, err := b.js.Consumer(ctx, spec.Stream, spec.Durable)
+	if err == nil {
+		return false, nil
+	}
+	if !errors.Is(err, jetstream.ErrConsumerNotFound) {
+		return false, fmt.Errorf("bus: consumer %s/%s: %w", spec.Stream, spec.Durable, err)
+	}
+	_, err = b.js.CreateConsumer(ctx, spec.Stream, spec.config())
+	if errors.Is(err, jetstream.ErrConsumerExists) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("bus: create consumer %s/%s: %w", spec.Stream, spec.Durable, err)
+	}
+	b.log.Info("consumer created", zapStream(spec.Stream), zapConsumer(spec.Durable))
+	return true, nil
+}
+
 // EnsureConsumer makes the durable consumer match spec: it creates it when
 // it does not exist, updates it when a managed field differs, and does
 // nothing when they are equal. It returns ErrInvalidSpec for a bad spec,

@@ -163,6 +163,37 @@ func TestEnsureConsumer(t *testing.T) {
 	}
 }
 
+// TestCreateConsumer creates a missing consumer and leaves an existing one as
+// it is, whatever the spec says.
+func TestCreateConsumer(t *testing.T) {
+	e := newEnv(t)
+	ctx := testCtx(t)
+	spec := bus.ConsumerSpec{Stream: bus.EventsStreamName, Durable: "late", NoRedrive: true,
+		FilterSubjects: []string{bus.RedriveSubject("late")}}
+	if created, err := e.bus.CreateConsumer(ctx, spec); err != nil || !created {
+		t.Fatalf("CreateConsumer of a missing consumer = %v, %v", created, err)
+	}
+	wider := spec
+	wider.NoRedrive = false
+	wider.FilterSubjects = []string{"sluice.events.a.>"}
+	if _, err := e.bus.EnsureConsumer(ctx, wider); err != nil {
+		t.Fatal(err)
+	}
+	if created, err := e.bus.CreateConsumer(ctx, spec); err != nil || created {
+		t.Fatalf("CreateConsumer of an existing consumer = %v, %v", created, err)
+	}
+	c, err := e.srv.JetStream().Consumer(ctx, bus.EventsStreamName, "late")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.CachedInfo().Config.FilterSubjects; !slices.Contains(got, "sluice.events.a.>") {
+		t.Fatalf("CreateConsumer changed the existing consumer's filters to %v", got)
+	}
+	if _, err := e.bus.CreateConsumer(ctx, bus.ConsumerSpec{Stream: "NOPE", Durable: "x"}); err == nil {
+		t.Fatal("CreateConsumer on a missing stream succeeded")
+	}
+}
+
 func TestConsumerSpecValidate(t *testing.T) {
 	start := time.Now()
 	ok := bus.ConsumerSpec{Stream: "S", Durable: "d", FilterSubjects: []string{"s.>"}}

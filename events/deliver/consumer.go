@@ -62,28 +62,14 @@ func EnsureTargetConsumer(ctx context.Context, js jetstream.JetStream, stream st
 		stream = bus.EventsStreamName
 	}
 	t = t.WithDefaults()
-	_, err := js.Consumer(ctx, stream, t.Durable())
-	if err == nil {
-		return nil
-	}
-	if !errors.Is(err, jetstream.ErrConsumerNotFound) {
-		return fmt.Errorf("deliver: consumer %s: %w", t.Durable(), err)
-	}
-	spec := consumerSpec(t, stream, bus.DefaultAckWait, bus.DefaultMaxAckPending, nil)
-	cfg := jetstream.ConsumerConfig{
-		Durable:       spec.Durable,
-		Description:   spec.Description,
-		DeliverPolicy: spec.DeliverPolicy,
-		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       spec.AckWait,
-		MaxDeliver:    -1, // as bus.EnsureConsumer: the consume loop enforces the limit
-		MaxAckPending: spec.MaxAckPending,
-		FilterSubject: spec.FilterSubjects[0],
+	b, err := bus.New(js, bus.Options{})
+	if err != nil {
+		return err
 	}
 	// Create, never update: a deliverer that created the consumer in the
 	// meantime has set filters this call must not take away.
-	if _, err := js.CreateConsumer(ctx, stream, cfg); err != nil && !errors.Is(err, jetstream.ErrConsumerExists) {
-		return fmt.Errorf("deliver: create consumer %s: %w", t.Durable(), err)
+	if _, err := b.CreateConsumer(ctx, consumerSpec(t, stream, bus.DefaultAckWait, bus.DefaultMaxAckPending, nil)); err != nil {
+		return fmt.Errorf("deliver: target %s: %w", t.Name, err)
 	}
 	return nil
 }
