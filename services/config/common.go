@@ -119,6 +119,9 @@ func (l *Log) Validate() error {
 type HTTP struct {
 	// Listen is host:port; default DefaultHTTPListen. An empty host is rejected.
 	Listen string `yaml:"listen"`
+	// Pprof serves Go runtime profiles under /debug/pprof/ on this listener;
+	// default false.
+	Pprof bool `yaml:"pprof"`
 }
 
 // SetDefaults sets Listen to DefaultHTTPListen.

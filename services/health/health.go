@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/pprof"
 	"sort"
 	"strings"
 	"sync"
@@ -61,6 +62,10 @@ type Options struct {
 	CheckTimeout time.Duration
 	// Logger receives failed readiness transitions; default no-op.
 	Logger *zap.Logger
+	// Pprof serves the Go runtime profiles (net/http/pprof) under
+	// /debug/pprof/. Off by default: profiles expose internals and a CPU
+	// profile costs CPU while it runs.
+	Pprof bool
 }
 
 // Handler is the process listener's http.Handler. It implements Admin and
@@ -111,6 +116,13 @@ func New(reg *prometheus.Registry, opts Options) (*Handler, error) {
 	h.mux.HandleFunc("GET /readyz", h.readyz)
 	h.mux.Handle("GET /metrics", promhttp.InstrumentMetricHandler(reg,
 		promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg, ErrorHandling: promhttp.ContinueOnError})))
+	if opts.Pprof {
+		h.mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+		h.mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+		h.mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+		h.mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+		h.mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	}
 	return h, nil
 }
 

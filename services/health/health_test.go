@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -213,5 +214,25 @@ func BenchmarkReadyz(b *testing.B) {
 		if rec.Code != http.StatusOK {
 			b.Fatal(rec.Code)
 		}
+	}
+}
+
+func TestPprofOnlyWhenAsked(t *testing.T) {
+	for _, on := range []bool{false, true} {
+		t.Run(fmt.Sprint("pprof=", on), func(t *testing.T) {
+			h, err := New(prometheus.NewRegistry(), Options{Pprof: on})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := 404
+			if on {
+				want = 200
+			}
+			for _, path := range []string{"/debug/pprof/", "/debug/pprof/goroutine?debug=1", "/debug/pprof/cmdline"} {
+				if code, body := get(t, h, "GET", path); code != want {
+					t.Errorf("GET %s = %d, want %d; body %.200s", path, code, want, body)
+				}
+			}
+		})
 	}
 }

@@ -189,7 +189,7 @@ func (p *Process) start(ctx context.Context) (Settings, error) {
 	}
 	p.nats = nh
 
-	hh, err := health.New(p.reg, health.Options{Logger: p.log.Named("health")})
+	hh, err := health.New(p.reg, health.Options{Logger: p.log.Named("health"), Pprof: p.cfg.HTTP.Pprof})
 	if err != nil {
 		return Settings{}, fmt.Errorf("runtime: %w", err)
 	}
