@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/sluice-io/sluice/s3front/meta"
@@ -89,8 +90,10 @@ func newCommitter(db *sql.DB, cache *stmtCache) *committer {
 
 // write runs fn in a write transaction, possibly grouped with concurrent ones,
 // and returns fn's error, ctx.Err() if ctx ended before fn ran, or the
-// transaction's error.
-func (c *committer) write(ctx context.Context, fn func(sqlcore.Tx) error) error {
+// transaction's error. An urgent write joins the next group even when more
+// than maxGroup writes are queued: it is queued right behind the next leader
+// (whose request must stay first, see lead), ahead of the others.
+func (c *committer) write(ctx context.Context, fn func(sqlcore.Tx) error, urgent bool) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -100,7 +103,11 @@ func (c *committer) write(ctx context.Context, fn func(sqlcore.Tx) error) error 
 		c.mu.Unlock()
 		return errGroupClosed
 	}
-	c.pending = append(c.pending, req)
+	if urgent && len(c.pending) > 1 {
+		c.pending = slices.Insert(c.pending, 1, req)
+	} else {
+		c.pending = append(c.pending, req)
+	}
 	if c.busy {
 		c.mu.Unlock()
 		res := <-req.done

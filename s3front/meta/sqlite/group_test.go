@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -249,4 +250,83 @@ func TestGroupClosed(t *testing.T) {
 	if err := b.WriteTx(ctx, insertRow("cancelled")); !errors.Is(err, context.Canceled) {
 		t.Fatalf("write with a done ctx: %v, want context.Canceled", err)
 	}
+}
+
+// TestRelayWriteJoinsNextGroup queues more than maxGroup writers behind a
+// leader inside its transaction, then a RelayWrite: it must run in the very
+// next group, not after the whole queue, and every writer still commits.
+func TestRelayWriteJoinsNextGroup(t *testing.T) {
+	b := openTestBackend(t)
+	var (
+		mu     sync.Mutex
+		groups [][]string // names each group committed, in order
+		cur    []string
+	)
+	record := func(name string) func(sqlcore.Tx) error {
+		return func(tx sqlcore.Tx) error {
+			mu.Lock()
+			cur = append(cur, name)
+			mu.Unlock()
+			return insertRow(name)(tx)
+		}
+	}
+	b.group.groupHook = func(int) {
+		mu.Lock()
+		defer mu.Unlock()
+		if cur != nil {
+			groups = append(groups, cur)
+		}
+		cur = []string{}
+	}
+	inLeader, release := make(chan struct{}), make(chan struct{})
+	leaderErr := make(chan error, 1)
+	go func() {
+		leaderErr <- b.WriteTx(context.Background(), func(tx sqlcore.Tx) error {
+			close(inLeader)
+			<-release
+			return record("leader")(tx)
+		})
+	}()
+	<-inLeader
+	const writers = 2*maxGroup + 10
+	errs := make(chan error, writers+1)
+	var wg sync.WaitGroup
+	for i := range writers {
+		wg.Go(func() { errs <- b.WriteTx(context.Background(), record(fmt.Sprintf("w%04d", i))) })
+	}
+	waitFor(t, "writers queued", func() bool { return b.group.queued() == writers })
+	wg.Go(func() { errs <- b.RelayWrite(context.Background(), record("relay")) })
+	waitFor(t, "relay write queued", func() bool { return b.group.queued() == writers+1 })
+	close(release)
+	if err := <-leaderErr; err != nil {
+		t.Fatalf("leader: %v", err)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	b.group.groupHook(0) // close the last group
+	mu.Lock()
+	defer mu.Unlock()
+	if len(groups) < 3 {
+		t.Fatalf("groups = %d, want the leader's and at least two more", len(groups))
+	}
+	if !slices.Contains(groups[1], "relay") {
+		t.Errorf("relay write ran in group %v, want the one right after the leader's", groupOf(groups, "relay"))
+	}
+	if n := len(rowNames(t, b)); n != writers+2 {
+		t.Errorf("%d rows committed, want %d", n, writers+2)
+	}
+}
+
+func groupOf(groups [][]string, name string) int {
+	for i, g := range groups {
+		if slices.Contains(g, name) {
+			return i
+		}
+	}
+	return -1
 }

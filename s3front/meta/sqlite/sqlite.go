@@ -117,6 +117,14 @@ func openBackend(ctx context.Context, cfg Config) (*backend, error) {
 	reader.SetMaxOpenConns(cfg.ReadConns)
 	reader.SetMaxIdleConns(cfg.ReadConns)
 	b.reader, b.rstmts = reader, newStmtCache(reader)
+	relay, err := sql.Open("sqlite", "file:"+cfg.Path+"?"+rq.Encode())
+	if err != nil {
+		_ = b.Close()
+		return nil, fmt.Errorf("sqlite: open relay reader: %w", err)
+	}
+	relay.SetMaxOpenConns(1)
+	relay.SetMaxIdleConns(1)
+	b.relay, b.relayStmts = relay, newStmtCache(relay)
 	ms, err := sqlcore.LoadMigrations(migrationFS, "migrations")
 	if err == nil {
 		err = sqlcore.Migrate(ctx, b, ms)
@@ -132,10 +140,15 @@ func openBackend(ctx context.Context, cfg Config) (*backend, error) {
 type backend struct {
 	writer *sql.DB // one connection: all writes
 	reader *sql.DB // read pool
+	relay  *sql.DB // one read connection for the outbox relay (see RelayRead)
 	wstmts *stmtCache
 	rstmts *stmtCache
 	group  *committer // queues and groups write transactions
+
+	relayStmts *stmtCache
 }
+
+var _ sqlcore.RelayLane = (*backend)(nil)
 
 func (b *backend) ReadTx(ctx context.Context, fn func(sqlcore.Tx) error) error {
 	return runTx(ctx, b.reader, b.rstmts, &sql.TxOptions{ReadOnly: true}, fn)
@@ -144,10 +157,20 @@ func (b *backend) ReadTx(ctx context.Context, fn func(sqlcore.Tx) error) error {
 // ReadOne runs fn's statements on the read pool, each in its own implicit
 // transaction.
 func (b *backend) ReadOne(ctx context.Context, fn func(sqlcore.Tx) error) error {
+	return readOne(ctx, b.reader, b.rstmts, fn)
+}
+
+// RelayRead is ReadOne on the relay's own connection, which S3 requests
+// waiting for the read pool cannot delay.
+func (b *backend) RelayRead(ctx context.Context, fn func(sqlcore.Tx) error) error {
+	return readOne(ctx, b.relay, b.relayStmts, fn)
+}
+
+func readOne(ctx context.Context, db *sql.DB, cache *stmtCache, fn func(sqlcore.Tx) error) error {
 	var misses []string
-	err := fn(dbTx{db: b.reader, cache: b.rstmts, misses: &misses})
+	err := fn(dbTx{db: db, cache: cache, misses: &misses})
 	if len(misses) > 0 && ctx.Err() == nil {
-		b.rstmts.prepare(ctx, misses)
+		cache.prepare(ctx, misses)
 	}
 	return err
 }
@@ -155,7 +178,13 @@ func (b *backend) ReadOne(ctx context.Context, fn func(sqlcore.Tx) error) error 
 // WriteTx runs fn in a write transaction, grouped with concurrent ones under
 // one commit (see group.go).
 func (b *backend) WriteTx(ctx context.Context, fn func(sqlcore.Tx) error) error {
-	return b.group.write(ctx, fn)
+	return b.group.write(ctx, fn, false)
+}
+
+// RelayWrite is WriteTx placed in the next group, ahead of the writes queued
+// for later groups.
+func (b *backend) RelayWrite(ctx context.Context, fn func(sqlcore.Tx) error) error {
+	return b.group.write(ctx, fn, true)
 }
 
 func runTx(ctx context.Context, db *sql.DB, cache *stmtCache, opts *sql.TxOptions, fn func(sqlcore.Tx) error) error {
@@ -201,6 +230,9 @@ func (b *backend) Ping(ctx context.Context) error {
 	if err := b.reader.PingContext(ctx); err != nil {
 		return err
 	}
+	if err := b.relay.PingContext(ctx); err != nil {
+		return err
+	}
 	return b.writer.PingContext(ctx)
 }
 
@@ -210,6 +242,10 @@ func (b *backend) Close() error {
 	if b.reader != nil {
 		b.rstmts.close()
 		errs = append(errs, b.reader.Close())
+	}
+	if b.relay != nil {
+		b.relayStmts.close()
+		errs = append(errs, b.relay.Close())
 	}
 	b.wstmts.close()
 	errs = append(errs, b.writer.Close())

@@ -72,3 +72,15 @@ type Backend interface {
 	// Close releases the database.
 	Close() error
 }
+
+// RelayLane is implemented by a Backend whose ClaimInTx is false and which can
+// serve the outbox relay ahead of other work. Under load the writer's queue and
+// the read pool fill with S3 requests; if the relay's reads and deletes waited
+// behind them, each claim would take as long as the queue and events would pile
+// up in the outbox exactly when they arrive fastest.
+type RelayLane interface {
+	// RelayRead is ReadOne on a connection only the relay uses.
+	RelayRead(ctx context.Context, fn func(Tx) error) error
+	// RelayWrite is WriteTx, run ahead of the writes already queued.
+	RelayWrite(ctx context.Context, fn func(Tx) error) error
+}

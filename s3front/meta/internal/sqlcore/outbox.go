@@ -86,15 +86,48 @@ func (s *Store) OutboxClaim(ctx context.Context, limit int, h meta.OutboxHandler
 	}
 	s.claimMu.Lock()
 	defer s.claimMu.Unlock()
-	rows, err := s.OutboxPending(ctx, limit)
+	rows, err := s.relayPending(ctx, limit)
 	if err != nil || len(rows) == 0 {
 		return 0, err
 	}
 	acked, herr := h(ctx, rows)
-	if err := s.OutboxDelete(context.WithoutCancel(ctx), acked...); err != nil {
+	if err := s.relayDelete(context.WithoutCancel(ctx), acked); err != nil {
 		return len(rows), fmt.Errorf("meta: outbox claim: delete acked rows: %w", err)
 	}
 	return len(rows), herr
+}
+
+// relayPending is OutboxPending on the backend's relay lane when it has one.
+func (s *Store) relayPending(ctx context.Context, limit int) ([]meta.OutboxRow, error) {
+	lane, ok := s.b.(RelayLane)
+	if !ok {
+		return s.OutboxPending(ctx, limit)
+	}
+	if s.closed.Load() {
+		return nil, meta.ErrClosed
+	}
+	var out []meta.OutboxRow
+	err := lane.RelayRead(ctx, func(tx Tx) error {
+		var err error
+		out, err = s.queryOutbox(ctx, tx, limit, LockNone)
+		return err
+	})
+	return out, wrap("outbox pending", err)
+}
+
+// relayDelete is OutboxDelete on the backend's relay lane when it has one.
+func (s *Store) relayDelete(ctx context.Context, ids []int64) error {
+	lane, ok := s.b.(RelayLane)
+	if !ok {
+		return s.OutboxDelete(ctx, ids...)
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	if s.closed.Load() {
+		return meta.ErrClosed
+	}
+	return wrap("outbox delete", lane.RelayWrite(ctx, func(tx Tx) error { return deleteOutbox(ctx, tx, ids) }))
 }
 
 // claimInTx holds the claimed rows locked (SKIP LOCKED) while h runs.
