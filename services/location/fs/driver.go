@@ -65,7 +65,17 @@ type Config struct {
 	// BufferSize is the size of the buffer each Put, Compose or copy
 	// streams through; 0 means DefaultBufferSize.
 	BufferSize int
+	// SyncConcurrency bounds how many writes at once create their temp file,
+	// or sync, rename and sync the directory to commit it; 0 means
+	// DefaultSyncConcurrency. Streaming the data is not bounded. Creates and
+	// renames in a few directories contend for the kernel's directory locks:
+	// measured on ext4 (2 cores), 400 concurrent writers cost 4 times the CPU
+	// per file of 4 writers and committed fewer files per second.
+	SyncConcurrency int
 }
+
+// DefaultSyncConcurrency is Config.SyncConcurrency when it is 0.
+const DefaultSyncConcurrency = 8
 
 // driver implements location.Driver and location.Composer on a local
 // directory. See the package documentation for the layout.
@@ -77,6 +87,7 @@ type driver struct {
 	now     func() time.Time
 	lock    *os.File
 	bufs    sync.Pool
+	syncs   chan struct{} // bounds file creates and commits (Config.SyncConcurrency)
 	closed  atomic.Bool
 	closeMu sync.Mutex
 }
@@ -127,6 +138,11 @@ func open(ctx context.Context, cfg Config, dir string) (*driver, error) {
 		size = DefaultBufferSize
 	}
 	d.bufs.New = func() any { b := make([]byte, size); return &b }
+	n := cfg.SyncConcurrency
+	if n <= 0 {
+		n = DefaultSyncConcurrency
+	}
+	d.syncs = make(chan struct{}, n)
 
 	if err := d.start(ctx); err != nil {
 		return nil, errors.Join(fmt.Errorf("fs: open %s: %w", dir, err), d.closeFiles())
@@ -320,7 +336,11 @@ func (d *driver) write(ctx context.Context, comps []string, rec *record, wantSiz
 		return location.ObjectInfo{}, err
 	}
 	tmp := filepath.Join(tmpDir, rand.Text())
+	if err := d.acquireSync(ctx); err != nil {
+		return location.ObjectInfo{}, err
+	}
 	f, err := d.root.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o640)
+	d.releaseSync()
 	if err != nil {
 		return location.ObjectInfo{}, fmt.Errorf("create temp file: %w", err)
 	}
@@ -347,6 +367,10 @@ func (d *driver) write(ctx context.Context, comps []string, rec *record, wantSiz
 	if _, err := f.Write(rec.appendTrailer(nil)); err != nil {
 		return location.ObjectInfo{}, fmt.Errorf("write record: %w", err)
 	}
+	if err := d.acquireSync(ctx); err != nil {
+		return location.ObjectInfo{}, err
+	}
+	defer d.releaseSync()
 	if err := f.Sync(); err != nil {
 		return location.ObjectInfo{}, fmt.Errorf("sync temp file: %w", err)
 	}
@@ -362,6 +386,19 @@ func (d *driver) write(ctx context.Context, comps []string, rec *record, wantSiz
 	committed = true
 	return rec.info(), nil
 }
+
+// acquireSync takes one of the Config.SyncConcurrency slots, or returns
+// ctx's error if it ends first. releaseSync gives the slot back.
+func (d *driver) acquireSync(ctx context.Context) error {
+	select {
+	case d.syncs <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (d *driver) releaseSync() { <-d.syncs }
 
 // hashWriter writes to w and hashes and counts what was written.
 type hashWriter struct {

@@ -425,3 +425,39 @@ func TestConcurrentPutDelete(t *testing.T) {
 	}
 	requireOnlyInternal(t, root)
 }
+
+// TestSyncSlotsBoundWrites holds the only sync slot: a Put waits for it, its
+// caller's cancellation ends the wait with nothing left behind, and a Put
+// waiting when the slot is freed completes.
+func TestSyncSlotsBoundWrites(t *testing.T) {
+	root := t.TempDir()
+	ld := newTestDriver(t, Config{Root: root, SyncConcurrency: 1})
+	defer ld.Close()
+	d := ld.(*handle).s.d
+	if err := d.acquireSync(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel()
+	if _, err := d.Put(ctx, "k", strings.NewReader("abc"), location.PutOptions{Size: 3}); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Put while the slot is held: %v, want the deadline", err)
+	}
+	requireOnlyInternal(t, root)
+	done := make(chan error, 1)
+	go func() {
+		_, err := d.Put(t.Context(), "k", strings.NewReader("abc"), location.PutOptions{Size: 3})
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		t.Fatalf("Put finished while the slot was held: %v", err)
+	case <-time.After(20 * time.Millisecond):
+	}
+	d.releaseSync()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got := getString(t, d, "k"); got != "abc" {
+		t.Fatalf("k = %q", got)
+	}
+}
