@@ -21,8 +21,15 @@ import (
 	"github.com/sluice-io/sluice/services/location"
 )
 
-// internalNames are the only names New leaves in an empty root.
-var internalNames = []string{lockName, layoutName, tmpDir}
+// internalNames are the only names New leaves in an empty root (paths with
+// "/" separators).
+var internalNames = func() []string {
+	names := []string{lockName, layoutName, tmpDir}
+	for i := range tmpShards {
+		names = append(names, filepath.ToSlash(tmpShard(i)))
+	}
+	return names
+}()
 
 // rootNames lists every path under root, relative, with "/" separators.
 func rootNames(t *testing.T, root string) []string {
@@ -49,7 +56,15 @@ func rootNames(t *testing.T, root string) []string {
 // files and an empty temp directory.
 func requireOnlyInternal(t *testing.T, root string) {
 	t.Helper()
-	if got, want := rootNames(t, root), slices.Sorted(slices.Values(internalNames)); !slices.Equal(got, want) {
+	requireOnlyInternalAnd(t, root)
+}
+
+// requireOnlyInternalAnd fails unless root holds nothing but the driver's own
+// files, empty temp directories and the names more.
+func requireOnlyInternalAnd(t *testing.T, root string, more ...string) {
+	t.Helper()
+	want := slices.Sorted(slices.Values(append(slices.Clone(internalNames), more...)))
+	if got := rootNames(t, root); !slices.Equal(got, want) {
 		t.Fatalf("root holds %q, want only %q", got, want)
 	}
 }
@@ -166,20 +181,19 @@ func TestTempFilesRemovedOnStart(t *testing.T) {
 	d := newTestDriver(t, Config{Root: root})
 	put(t, d, "keep", "x")
 	d.Close()
-	// What a crash in the middle of two Puts leaves behind.
-	for _, name := range []string{"ABCDEF", "GHIJKL"} {
-		if err := os.WriteFile(filepath.Join(root, tmpDir, name), []byte("partial"), 0o600); err != nil {
+	// What a crash in the middle of three Puts leaves behind: two in shards,
+	// and one where temp files lived before there were shards.
+	for _, name := range []string{tmpShard(0) + "/ABCDEF", tmpShard(tmpShards-1) + "/GHIJKL", tmpDir + "/MNOPQR"} {
+		if err := os.WriteFile(filepath.Join(root, name), []byte("partial"), 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
 	core, logs := observer.New(zap.InfoLevel)
 	d = newTestDriver(t, Config{Root: root, Logger: zap.New(core)})
 	defer d.Close()
-	if names, _ := os.ReadDir(filepath.Join(root, tmpDir)); len(names) != 0 {
-		t.Fatalf("temp directory after start-up holds %v", names)
-	}
-	if n := logs.FilterMessage("fs location opened").All()[0].ContextMap()["tempFilesRemoved"]; n != int64(2) {
-		t.Errorf("tempFilesRemoved = %v, want 2", n)
+	requireOnlyInternalAnd(t, root, "keep~o")
+	if n := logs.FilterMessage("fs location opened").All()[0].ContextMap()["tempFilesRemoved"]; n != int64(3) {
+		t.Errorf("tempFilesRemoved = %v, want 3", n)
 	}
 	if got := getString(t, d, "keep"); got != "x" {
 		t.Fatalf("object lost at start-up: %q", got)
