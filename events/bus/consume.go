@@ -401,6 +401,10 @@ func (l *Loop) settle(jm jetstream.Msg, m *Message, herr error, release func()) 
 	n := m.Metadata.NumDelivered
 	switch {
 	case herr == nil:
+		// The handler is done: free its slot for the next message while the
+		// server confirms the ack. The acks in flight are bounded by the
+		// consumer's MaxAckPending, and Done still waits for them.
+		release()
 		if err := jm.DoubleAck(ctx); err != nil {
 			l.log.Warn("ack failed; the message will be redelivered", msgFields(m, zap.Error(err))...)
 			return SettleFailed, err
