@@ -46,7 +46,7 @@ const (
 const (
 	DefaultTimeout        = 10 * time.Second
 	DefaultMaxAttempts    = 10
-	DefaultConcurrency    = 8
+	DefaultConcurrency    = 32
 	DefaultBreakAfter     = 5
 	DefaultMaxRetryAfter  = time.Hour
 	DefaultStatusInterval = 5 * time.Second
