@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -30,6 +31,9 @@ const notifyBenchEnv = "SLUICE_NOTIFY_BENCH"
 // default 100,1000).
 const notifyBenchRatesEnv = "SLUICE_NOTIFY_BENCH_RATES"
 
+// notifyBenchConcurrencyEnv sets the webhook target's concurrency (default: Sluice's).
+const notifyBenchConcurrencyEnv = "SLUICE_NOTIFY_BENCH_CONCURRENCY"
+
 // BenchmarkNotifyLatency measures PUT acknowledged → webhook receipt through one
 // `sluice run all` (s3front, the outbox relay and the deliverer in one process, embedded
 // NATS) with a signed binary-mode webhook on 127.0.0.1. PUTs of 1 KiB new keys are sent
@@ -53,11 +57,18 @@ func BenchmarkNotifyLatency(b *testing.B) {
 	}
 	defer recv.Close()
 	target := notifybench.Target{Name: "bench", URL: recv.URL(), Secret: "bench-secret"}
+	if v := os.Getenv(notifyBenchConcurrencyEnv); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			b.Fatalf("%s=%q: want a positive number", notifyBenchConcurrencyEnv, v)
+		}
+		target.Concurrency = n
+	}
 	cfgPath := filepath.Join(dir, "sluice.yaml")
 	if err := notifybench.WriteConfig(cfgPath, target); err != nil {
 		b.Fatal(err)
 	}
-	s := stack.New(stack.Config{Bin: bin, Dir: dir, Env: []string{"SLUICE_CONFIG=" + cfgPath, "SLUICE_LOG_LEVEL=warn"}})
+	s := stack.New(stack.Config{Bin: bin, Dir: dir, Env: []string{"SLUICE_CONFIG=" + cfgPath, "SLUICE_LOG_LEVEL=warn", "SLUICE_HTTP_PPROF=true"}})
 	if err := s.Start(ctx); err != nil {
 		b.Fatal(err)
 	}
@@ -124,12 +135,81 @@ func BenchmarkNotifyLatency(b *testing.B) {
 			b.ReportMetric(float64(early), "early")
 			b.Logf("rate %.0f/s, %d PUTs: sent at %.0f/s, acknowledged at %.0f/s, %d late; PUT %s; ack→webhook %s, %d early; loadavg before %q after %q",
 				rate, b.N, g.IssueRate, g.AckRate, g.Late, notifybench.Summarize(g.PutLatencies()), sum, early, before, loadavg())
+			logWorstSeconds(b, g, recv)
+			logWarnings(b, s.LogPath)
 			m1 := scrape(ctx, s.HTTPURL)
-			for _, h := range []string{"sluice_outbox_publish_lag_seconds", "sluice_deliver_latency_seconds"} {
+			for _, h := range []string{"sluice_s3_request_duration_seconds", "sluice_outbox_publish_lag_seconds", "sluice_deliver_latency_seconds"} {
 				b.Logf("  %s over the run: %s", h, m1.histogram(h).minus(m0.histogram(h)))
 			}
 		})
 	}
+}
+
+// logWorstSeconds logs the three seconds of the run (by send time) with the slowest
+// ack → webhook latency, with their slowest PUT: it tells a stall of a moment from a
+// backlog that built up over the run.
+func logWorstSeconds(b *testing.B, g notifybench.GenResult, recv *notifybench.Receiver) {
+	if len(g.Puts) == 0 {
+		return
+	}
+	type second struct {
+		n          int
+		put, event time.Duration
+	}
+	start := g.Puts[0].Sent
+	var secs []second
+	for _, p := range g.Puts {
+		if p.Err != nil {
+			continue
+		}
+		i := int(p.Sent.Sub(start) / time.Second)
+		for len(secs) <= i {
+			secs = append(secs, second{})
+		}
+		s := &secs[i]
+		s.n++
+		s.put = max(s.put, p.Acked.Sub(p.Sent))
+		if at, ok := recv.Received(p.Key); ok {
+			s.event = max(s.event, at.Sub(p.Acked))
+		}
+	}
+	order := make([]int, len(secs))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, c int) int { return cmp.Compare(secs[c].event, secs[a].event) })
+	var worst []string
+	for _, i := range order[:min(3, len(order))] {
+		worst = append(worst, fmt.Sprintf("second %d: %d PUTs, slowest PUT %v, ack→webhook %v", i, secs[i].n,
+			secs[i].put.Round(time.Millisecond), secs[i].event.Round(time.Millisecond)))
+	}
+	b.Logf("  worst of %d seconds: %s", len(secs), strings.Join(worst, "; "))
+}
+
+// logWarnings logs how many warn and error lines the process log at path holds, and
+// the first: a stall in a benchmark often has its cause there. (A benchmark's log is
+// cut after 10 lines.)
+func logWarnings(b *testing.B, path string) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		b.Logf("  process log: %v", err)
+		return
+	}
+	var n int
+	var first []string
+	for _, line := range strings.Split(string(data), "\n") {
+		if !strings.Contains(line, `"level":"warn"`) && !strings.Contains(line, `"level":"error"`) {
+			continue
+		}
+		if n++; len(first) < 1 {
+			first = append(first, line[:min(len(line), 300)])
+		}
+	}
+	if len(first) == 0 {
+		b.Logf("  process log: no warn/error lines")
+		return
+	}
+	b.Logf("  process log: %d warn/error lines so far, the first: %s", n, first[0])
 }
 
 // loadavg returns the first three fields of /proc/loadavg, or "" where there is none.
