@@ -65,6 +65,12 @@ type ConsumeSpec struct {
 	// that its consumer still exists, and ends (see Loop.Err) if it does
 	// not.
 	PullExpiry time.Duration
+	// PullHeartbeat is how often the server sends an idle heartbeat on a
+	// waiting pull request; zero means PullExpiry/2, and it must be shorter
+	// than that. Two missed heartbeats make the loop pull again, so it
+	// bounds how long a pull request the server no longer serves can stall
+	// the loop while messages wait.
+	PullHeartbeat time.Duration
 	// Logger receives the loop's log lines; nil means the Bus's logger.
 	Logger *zap.Logger
 	// Observer, when set, is told how each delivery was settled.
@@ -89,6 +95,12 @@ func (s ConsumeSpec) withDefaults() (ConsumeSpec, error) {
 	}
 	if s.PullExpiry < time.Second {
 		return s, fmt.Errorf("%w: consume %s: PullExpiry %v shorter than 1s", ErrInvalidSpec, s.Consumer, s.PullExpiry)
+	}
+	if s.PullHeartbeat == 0 {
+		s.PullHeartbeat = s.PullExpiry / 2
+	}
+	if s.PullHeartbeat < 0 || s.PullHeartbeat > s.PullExpiry/2 {
+		return s, fmt.Errorf("%w: consume %s: PullHeartbeat %v not within (0, PullExpiry/2]", ErrInvalidSpec, s.Consumer, s.PullHeartbeat)
 	}
 	if s.Concurrency == 0 {
 		s.Concurrency = 1
@@ -176,7 +188,8 @@ func (b *Bus) Consume(ctx context.Context, spec ConsumeSpec) (*Loop, error) {
 	if hb == 0 {
 		hb = cfg.AckWait / 3
 	}
-	it, err := c.Messages(jetstream.PullMaxMessages(spec.Prefetch), jetstream.PullExpiry(spec.PullExpiry))
+	it, err := c.Messages(jetstream.PullMaxMessages(spec.Prefetch), jetstream.PullExpiry(spec.PullExpiry),
+		jetstream.PullHeartbeat(spec.PullHeartbeat))
 	if err != nil {
 		return nil, fmt.Errorf("bus: consume %s/%s: %w", spec.Stream, spec.Consumer, err)
 	}

@@ -541,6 +541,10 @@ func TestConsumeRejectsUnsupportedConsumer(t *testing.T) {
 		{"bad name", bus.ConsumeSpec{Stream: bus.EventsStreamName, Consumer: "a.b", Handler: handler}, bus.ErrInvalidSpec},
 		{"bad jitter", bus.ConsumeSpec{Stream: bus.EventsStreamName, Consumer: "legacy", Handler: handler,
 			Backoff: bus.Backoff{Initial: time.Second, Max: time.Second, Jitter: 2}}, bus.ErrInvalidSpec},
+		{"heartbeat over half the expiry", bus.ConsumeSpec{Stream: bus.EventsStreamName, Consumer: "legacy", Handler: handler,
+			PullExpiry: 2 * time.Second, PullHeartbeat: 1500 * time.Millisecond}, bus.ErrInvalidSpec},
+		{"negative heartbeat", bus.ConsumeSpec{Stream: bus.EventsStreamName, Consumer: "legacy", Handler: handler,
+			PullHeartbeat: -time.Second}, bus.ErrInvalidSpec},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -559,9 +563,10 @@ func TestConsumeEndsWhenConsumerDeleted(t *testing.T) {
 	e := newEnv(t)
 	e.ensureConsumer(t, "doomed", "sluice.events.>", 0)
 	l := consume(t, e.bus, bus.ConsumeSpec{
-		Consumer:   "doomed",
-		PullExpiry: 2 * time.Second, // idle heartbeats every second
-		Handler:    func(context.Context, *bus.Message) error { return nil },
+		Consumer:      "doomed",
+		PullExpiry:    5 * time.Second,
+		PullHeartbeat: 500 * time.Millisecond, // missed twice: the loop checks its consumer
+		Handler:       func(context.Context, *bus.Message) error { return nil },
 	})
 	if err := e.srv.JetStream().DeleteConsumer(testCtx(t), bus.EventsStreamName, "doomed"); err != nil {
 		t.Fatal(err)
