@@ -475,3 +475,21 @@ func TestSyncSlotsBoundWrites(t *testing.T) {
 		t.Fatalf("k = %q", got)
 	}
 }
+
+// TestTempPathsUseEveryShard: temp files spread over all the shards New
+// creates, and nowhere else.
+func TestTempPathsUseEveryShard(t *testing.T) {
+	seen := map[string]int{}
+	for range 100 * tmpShards {
+		seen[filepath.Dir(newTempPath())]++
+	}
+	for i := range tmpShards {
+		if seen[tmpShard(i)] == 0 {
+			t.Errorf("shard %s never used", tmpShard(i))
+		}
+		delete(seen, tmpShard(i))
+	}
+	if len(seen) > 0 {
+		t.Errorf("temp paths outside the shards: %v", seen)
+	}
+}

@@ -20,7 +20,7 @@ import (
 // writes in progress. Another process still gets ErrRootInUse from the
 // lock. Roots are told apart by device and inode, so two paths to one
 // directory share it too. The first opener's Config (logger, clock, buffer
-// size) serves all of them.
+// size, sync concurrency) serves all of them.
 var (
 	sharedMu sync.Mutex
 	sharedBy = map[rootID]*sharedRoot{}
