@@ -33,6 +33,12 @@ const (
 	DefaultPullExpiry = 30 * time.Second
 )
 
+// The idle heartbeat range the jetstream package accepts.
+const (
+	minPullHeartbeat = 500 * time.Millisecond
+	maxPullHeartbeat = 30 * time.Second
+)
+
 // ConsumeSpec configures a consumer loop.
 type ConsumeSpec struct {
 	// Stream and Consumer name an existing durable consumer (see
@@ -60,16 +66,14 @@ type ConsumeSpec struct {
 	// means DefaultSettleTimeout.
 	SettleTimeout time.Duration
 	// PullExpiry is how long one pull request waits at the server (at
-	// least 1s); zero means DefaultPullExpiry. The server sends idle
-	// heartbeats every PullExpiry/2; when two are missed the loop checks
-	// that its consumer still exists, and ends (see Loop.Err) if it does
-	// not.
+	// least 1s); zero means DefaultPullExpiry.
 	PullExpiry time.Duration
 	// PullHeartbeat is how often the server sends an idle heartbeat on a
-	// waiting pull request; zero means PullExpiry/2, and it must be shorter
-	// than that. Two missed heartbeats make the loop pull again, so it
-	// bounds how long a pull request the server no longer serves can stall
-	// the loop while messages wait.
+	// waiting pull request, between 500ms and 30s and at most PullExpiry/2;
+	// zero means PullExpiry/2, capped at 30s. When two are missed the loop
+	// pulls again and checks that its consumer still exists, ending (see
+	// Loop.Err) if it does not; so it also bounds how long a pull request
+	// the server no longer serves can stall the loop while messages wait.
 	PullHeartbeat time.Duration
 	// Logger receives the loop's log lines; nil means the Bus's logger.
 	Logger *zap.Logger
@@ -97,10 +101,11 @@ func (s ConsumeSpec) withDefaults() (ConsumeSpec, error) {
 		return s, fmt.Errorf("%w: consume %s: PullExpiry %v shorter than 1s", ErrInvalidSpec, s.Consumer, s.PullExpiry)
 	}
 	if s.PullHeartbeat == 0 {
-		s.PullHeartbeat = s.PullExpiry / 2
+		s.PullHeartbeat = min(s.PullExpiry/2, maxPullHeartbeat)
 	}
-	if s.PullHeartbeat < 0 || s.PullHeartbeat > s.PullExpiry/2 {
-		return s, fmt.Errorf("%w: consume %s: PullHeartbeat %v not within (0, PullExpiry/2]", ErrInvalidSpec, s.Consumer, s.PullHeartbeat)
+	if s.PullHeartbeat < minPullHeartbeat || s.PullHeartbeat > maxPullHeartbeat || s.PullHeartbeat > s.PullExpiry/2 {
+		return s, fmt.Errorf("%w: consume %s: PullHeartbeat %v not within [%v, %v] and PullExpiry/2",
+			ErrInvalidSpec, s.Consumer, s.PullHeartbeat, minPullHeartbeat, maxPullHeartbeat)
 	}
 	if s.Concurrency == 0 {
 		s.Concurrency = 1

@@ -545,6 +545,8 @@ func TestConsumeRejectsUnsupportedConsumer(t *testing.T) {
 			PullExpiry: 2 * time.Second, PullHeartbeat: 1500 * time.Millisecond}, bus.ErrInvalidSpec},
 		{"negative heartbeat", bus.ConsumeSpec{Stream: bus.EventsStreamName, Consumer: "legacy", Handler: handler,
 			PullHeartbeat: -time.Second}, bus.ErrInvalidSpec},
+		{"heartbeat under 500ms", bus.ConsumeSpec{Stream: bus.EventsStreamName, Consumer: "legacy", Handler: handler,
+			PullHeartbeat: 100 * time.Millisecond}, bus.ErrInvalidSpec},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -627,4 +629,27 @@ func TestConsumeSurvivesServerRestart(t *testing.T) {
 	if len(tr.acked) < n/3 {
 		t.Fatalf("only %d messages acked", len(tr.acked))
 	}
+}
+
+// TestConsumeLongPullExpiry: a pull expiry over a minute is accepted (the
+// default heartbeat is capped at the 30s the jetstream package allows) and
+// messages flow.
+func TestConsumeLongPullExpiry(t *testing.T) {
+	e := newEnv(t)
+	e.ensureConsumer(t, "long", "sluice.events.>", 0)
+	const n = 20
+	publishN(t, e.srv.JetStream(), "sluice.events.b.put", n, 16)
+	tr := newTracker()
+	consume(t, e.bus, bus.ConsumeSpec{
+		Consumer:   "long",
+		PullExpiry: 2 * time.Minute,
+		Observer:   tr,
+		Handler:    func(_ context.Context, m *bus.Message) error { tr.handle(m); return nil },
+	})
+	natstest.CheckFor(t, 10*time.Second, 50*time.Millisecond, func() error {
+		if got := tr.ackedCount(); got != n {
+			return fmt.Errorf("%d of %d acked", got, n)
+		}
+		return nil
+	})
 }
