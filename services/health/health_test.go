@@ -228,9 +228,12 @@ func TestPprofOnlyWhenAsked(t *testing.T) {
 			if on {
 				want = 200
 			}
-			for _, path := range []string{"/debug/pprof/", "/debug/pprof/goroutine?debug=1", "/debug/pprof/cmdline"} {
-				if code, body := get(t, h, "GET", path); code != want {
-					t.Errorf("GET %s = %d, want %d; body %.200s", path, code, want, body)
+			for _, r := range []struct{ method, path string }{
+				{"GET", "/debug/pprof/"}, {"GET", "/debug/pprof/goroutine?debug=1"},
+				{"GET", "/debug/pprof/cmdline"}, {"POST", "/debug/pprof/symbol"},
+			} {
+				if code, body := get(t, h, r.method, r.path); code != want {
+					t.Errorf("%s %s = %d, want %d; body %.200s", r.method, r.path, code, want, body)
 				}
 			}
 		})

@@ -38,6 +38,11 @@ import (
 //   - if COMMIT fails, every member receives the error; none of the group's
 //     changes is visible.
 //
+// Writes run in arrival order, except the outbox relay's (RelayWrite), which
+// joins the next group ahead of the writes queued for later groups; the relay
+// has at most one write queued per store, so it delays each other write by at
+// most one place.
+//
 // A transaction that finds the writer idle runs at once, alone, exactly as
 // without grouping, so an idle store adds no latency. Leadership passes from
 // group to group, so no caller keeps committing other callers' work after its
