@@ -120,7 +120,8 @@ func New(reg *prometheus.Registry, opts Options) (*Handler, error) {
 		h.mux.HandleFunc("GET /debug/pprof/", pprof.Index)
 		h.mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
 		h.mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
-		h.mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol) // GET and POST (go tool pprof)
+		h.mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+		h.mux.HandleFunc("POST /debug/pprof/symbol", pprof.Symbol) // go tool pprof symbolizes with it
 		h.mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	}
 	return h, nil
