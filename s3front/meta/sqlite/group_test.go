@@ -68,6 +68,23 @@ func rowNames(t *testing.T, b *backend) []string {
 	return names
 }
 
+// holdLeader starts a write that runs fn once release is closed, and returns
+// when that write is inside its transaction, so that the writes queued next
+// wait for it; leaderErr receives its result.
+func holdLeader(b *backend, fn func(sqlcore.Tx) error) (release chan struct{}, leaderErr chan error) {
+	inLeader := make(chan struct{})
+	release, leaderErr = make(chan struct{}), make(chan error, 1)
+	go func() {
+		leaderErr <- b.WriteTx(context.Background(), func(tx sqlcore.Tx) error {
+			close(inLeader)
+			<-release
+			return fn(tx)
+		})
+	}()
+	<-inLeader
+	return release, leaderErr
+}
+
 func insertRow(name string) func(sqlcore.Tx) error {
 	return func(tx sqlcore.Tx) error {
 		_, err := tx.Exec(context.Background(), `INSERT INTO counters (name, value) VALUES (?, 1)`, name)
@@ -122,16 +139,7 @@ func TestGroupCommit(t *testing.T) {
 		{name: "ok3", stored: true, calls: 1},
 	}
 
-	inLeader, release := make(chan struct{}), make(chan struct{})
-	leaderErr := make(chan error, 1)
-	go func() {
-		leaderErr <- b.WriteTx(context.Background(), func(tx sqlcore.Tx) error {
-			close(inLeader)
-			<-release
-			return insertRow("leader")(tx)
-		})
-	}()
-	<-inLeader
+	release, leaderErr := holdLeader(b, insertRow("leader"))
 
 	calls := make([]atomic.Int32, len(members))
 	errs := make([]error, len(members))
@@ -278,16 +286,7 @@ func TestRelayWriteJoinsNextGroup(t *testing.T) {
 		}
 		cur = []string{}
 	}
-	inLeader, release := make(chan struct{}), make(chan struct{})
-	leaderErr := make(chan error, 1)
-	go func() {
-		leaderErr <- b.WriteTx(context.Background(), func(tx sqlcore.Tx) error {
-			close(inLeader)
-			<-release
-			return record("leader")(tx)
-		})
-	}()
-	<-inLeader
+	release, leaderErr := holdLeader(b, record("leader"))
 	const writers = 2*maxGroup + 10
 	errs := make(chan error, writers+1)
 	var wg sync.WaitGroup
